@@ -1,0 +1,40 @@
+"""Helpers for benchmark scripts: machine description, result table and JSON output."""
+import json
+import os
+import platform
+import subprocess
+import time
+
+import torch
+
+
+def machine():
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()} cpu, {torch.get_num_threads()} threads"
+
+
+def commit():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
+                                       stderr=subprocess.DEVNULL).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def print_table(rows, columns):
+    widths = [max(len(c), *(len(f"{r[c]}") for r in rows)) for c in columns]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    for r in rows:
+        print("  ".join(f"{r[c]}".ljust(w) for c, w in zip(columns, widths)))
+
+
+def write_results(name, payload):
+    os.makedirs("results", exist_ok=True)
+    payload = {"benchmark": name, "machine": machine(), "torch": torch.__version__, "commit": commit(),
+               "date": time.strftime("%Y-%m-%d %H:%M"), **payload}
+    path = os.path.join("results", f"{name}.json")
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2)
+    print(f"wrote {path}")
+    return path

@@ -1,0 +1,1 @@
+"""Data-free knowledge distillation: image synthesizers that need only a trained teacher."""

@@ -1,0 +1,134 @@
+"""What every synthesizer shares: the interface, the synthesis-mode switch and the inversion objective."""
+import contextlib
+import inspect
+
+import torch
+
+from engine import distributed
+
+from .augment import Augment
+from .hooks import BNStatistics
+from .losses import adversarial_loss, one_hot_loss
+from .pool import ImagePool
+
+
+class Synthesizer:
+    """One call of `synthesize()` runs the generation step; `sample()` returns a normalised KD batch."""
+
+    online = False            # True: fresh generator samples at every KD step instead of a pool
+    needs_generator = True    # the entry script builds a Generator(nz=default_nz) for it
+    default_nz = 256
+    student_loss = None       # KD criterion (student_logits, teacher_logits); None: KL divergence at --T
+
+    def __init__(self, teacher, student, num_classes, img_shape, normalizer, device,
+                 synthesis_batch_size=256, batch_size=256, autocast_dtype=None, warmup=0):
+        self.teacher, self.student = teacher, student
+        self.num_classes, self.img_shape = num_classes, tuple(img_shape)
+        self.normalizer, self.device = normalizer, device
+        self.augment = Augment(normalizer)
+        # Global batch sizes are split over the ranks of a distributed run.
+        self.synthesis_batch_size = distributed.share_of(synthesis_batch_size)
+        self.sample_batch_size = distributed.share_of(batch_size)
+        self.autocast_dtype = autocast_dtype
+        self.warmup = warmup
+        self.epoch = 0
+
+    @classmethod
+    def from_args(cls, args, **common):
+        """Build from argparse flags: every constructor keyword found on `args` is passed by name."""
+        names = set()
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass):
+                names.update(inspect.signature(klass.__init__).parameters)
+        kwargs = {k: getattr(args, k) for k in names if k not in common and k != "self" and hasattr(args, k)}
+        return cls(**common, **kwargs)
+
+    def autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    @contextlib.contextmanager
+    def synthesis_mode(self):
+        """Teacher and student in eval mode with frozen parameters: gradients flow only to the synthesizer."""
+        student_training = self.student.training
+        frozen = [p for m in (self.teacher, self.student) for p in m.parameters() if p.requires_grad]
+        self.teacher.eval()
+        self.student.eval()
+        for p in frozen:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+            self.student.train(student_training)
+
+    def random_targets(self, n=None):
+        return torch.randint(0, self.num_classes, (n or self.synthesis_batch_size,), device=self.device)
+
+    def synthesize(self):
+        raise NotImplementedError
+
+    def sample(self):
+        raise NotImplementedError
+
+    def state_dict(self):
+        return {"epoch": self.epoch}
+
+    def load_state_dict(self, state):
+        self.epoch = state["epoch"]
+
+
+class BestBatch:
+    """Keeps the batch with the lowest loss seen, without a host sync per step."""
+
+    def __init__(self):
+        self.loss = self.x = None
+
+    def update(self, loss, x):
+        loss, x = loss.detach(), x.detach()
+        if self.x is None:
+            self.loss, self.x = loss, x
+        else:
+            better = loss < self.loss
+            self.x = torch.where(better, x, self.x)
+            self.loss = torch.minimum(loss, self.loss)
+
+
+class InversionSynthesizer(Synthesizer):
+    """Model inversion into an image pool: L = bn * L_bn + oh * L_oh + adv * L_adv (adv after warm-up)."""
+
+    def __init__(self, teacher, student, adv=0.0, bn=0.0, oh=0.0, bn_mmt=0.0, **common):
+        super().__init__(teacher, student, **common)
+        self.adv, self.bn, self.oh = adv, bn, oh
+        self.bn_stats = BNStatistics(teacher, bn_mmt)
+        self.pool = ImagePool(self.device)
+
+    def inversion_loss(self, x, targets):
+        """x in [0, 1]. Returns (loss, parts, teacher logits, augmented normalised x)."""
+        x_aug = self.augment(x)
+        with self.autocast(), self.bn_stats.attached():
+            t_logits = self.teacher(x_aug)
+        loss_bn = self.bn_stats.loss()
+        loss_oh = one_hot_loss(t_logits, targets)
+        loss = self.bn * loss_bn + self.oh * loss_oh
+        parts = {"loss_bn": loss_bn.detach(), "loss_oh": loss_oh.detach()}
+        if self.adv > 0 and self.epoch >= self.warmup:
+            with self.autocast():
+                s_logits = self.student(x_aug)
+            loss_adv = adversarial_loss(s_logits, t_logits)
+            loss = loss + self.adv * loss_adv
+            parts["loss_adv"] = loss_adv.detach()
+        return loss, parts, t_logits, x_aug
+
+    def sample(self):
+        return self.augment(self.pool.sample(self.sample_batch_size))
+
+    def state_dict(self):
+        return {**super().state_dict(), "pool": self.pool.state_dict(), "bn_stats": self.bn_stats.state_dict()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.pool.load_state_dict(state["pool"])
+        self.bn_stats.load_state_dict(state["bn_stats"])

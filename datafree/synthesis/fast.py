@@ -1,0 +1,60 @@
+"""Fast synthesis without meta learning: one persistent generator, updated directly by the inner loop."""
+import torch
+
+from engine import distributed
+
+from .base import BestBatch, InversionSynthesizer
+
+
+class FastSynthesizer(InversionSynthesizer):
+    def __init__(self, teacher, student, generator, nz=256, g_steps=2, lr_g=5e-3, lr_z=0.015,
+                 reset_l0=0, reset_l0_epoch=120, reset_bn=0, **common):
+        super().__init__(teacher, student, **common)
+        self.generator = generator.to(self.device).train()
+        self.nz, self.g_steps, self.lr_g, self.lr_z = nz, g_steps, lr_g, lr_z
+        self.reset_l0, self.reset_l0_epoch, self.reset_bn = reset_l0, reset_l0_epoch, reset_bn
+        distributed.broadcast_module_(self.generator)
+
+    # The two steps a meta-learning subclass changes.
+    def inner_generator(self):
+        return self.generator
+
+    def after_inner_backward(self, inner, step):
+        distributed.average_gradients(list(inner.parameters()))
+
+    def after_inner_loop(self, inner):
+        pass
+
+    def synthesize(self):
+        self.epoch += 1
+        if self.epoch == self.reset_l0_epoch + self.warmup:
+            if self.reset_l0:
+                self.generator.reset_l0()
+            if self.reset_bn:
+                self.generator.reset_bn()
+        z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device, requires_grad=True)
+        targets = self.random_targets()
+        inner = self.inner_generator()
+        optimizer = torch.optim.Adam([{"params": inner.parameters()}, {"params": [z], "lr": self.lr_z}],
+                                     lr=self.lr_g, betas=(0.5, 0.999))
+        best = BestBatch()
+        with self.synthesis_mode():
+            for step in range(self.g_steps):
+                x = inner(z)
+                loss, parts, _, _ = self.inversion_loss(x, targets)
+                best.update(loss, x)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.after_inner_backward(inner, step)
+                optimizer.step()
+        self.bn_stats.update_moving()
+        self.after_inner_loop(inner)
+        self.pool.add(best.x)
+        return {"images": best.x, "loss": best.loss, **parts}
+
+    def state_dict(self):
+        return {**super().state_dict(), "generator": self.generator.state_dict()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.generator.load_state_dict(state["generator"])

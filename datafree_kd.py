@@ -1,0 +1,210 @@
+"""Data-free knowledge distillation: synthesize images from the teacher, distill the student on them."""
+import argparse
+import os
+import sys
+import time
+
+import torch
+from torchvision.utils import save_image
+
+import registry
+from datafree.distill import distill_epoch
+from datafree.synthesis import SYNTHESIZERS, Generator
+from datafree.synthesis.augment import Normalizer
+from engine import distributed
+from engine.checkpoint import load_checkpoint, load_state_strict, load_weights, save_atomic
+from engine.cli import add_runtime_args, check_positive, start_run, to_device
+from engine.device import describe_device, seed_everything
+from engine.errors import UserError, cli_entry
+from engine.loaders import make_loader
+from engine.train import evaluate, wrap_ddp
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description="Data-free Knowledge Distillation")
+    g = p.add_argument_group("data-free")
+    g.add_argument("--method", required=True, choices=sorted(SYNTHESIZERS))
+    g.add_argument("--adv", default=0, type=float, help="scaling factor for adversarial distillation")
+    g.add_argument("--bn", default=0, type=float, help="scaling factor for BN regularization")
+    g.add_argument("--oh", default=0, type=float, help="scaling factor for one hot loss (cross entropy)")
+    g.add_argument("--act", default=0, type=float, help="scaling factor for activation loss used in DAFL")
+    g.add_argument("--balance", default=0, type=float, help="scaling factor for class balance")
+    g.add_argument("--cr", default=1, type=float, help="scaling factor for contrastive model inversion")
+    g.add_argument("--cr_T", default=0.5, type=float, help="temperature for contrastive model inversion")
+    g.add_argument("--cmi_init", default=None, type=str, help="path to pre-inverted data (a folder of images)")
+    g.add_argument("--lr_g", default=1e-3, type=float, help="initial learning rate for generator")
+    g.add_argument("--lr_z", default=1e-3, type=float, help="initial learning rate for latent code")
+    g.add_argument("--g_steps", default=1, type=int, help="number of iterations for generation")
+    g.add_argument("--reset_l0", default=0, type=int, help="reset l0 in the generator during training")
+    g.add_argument("--reset_l0_epoch", default=120, type=int, help="epoch (after warm-up) of the l0 reset")
+    g.add_argument("--reset_bn", default=0, type=int, help="reset bn layers of the generator with l0")
+    g.add_argument("--bn_mmt", default=0, type=float, help="momentum when fitting batchnorm statistics")
+    g.add_argument("--is_maml", default=1, type=int, help="meta gradient: 1 = MAML, 0 = Reptile")
+    g.add_argument("--reptile_scale", default=67.0, type=float, help="Reptile meta-gradient scale")
+    g.add_argument("--nz", default=None, type=int, help="generator latent size (default: the method's)")
+    g.add_argument("--ngf", default=64, type=int, help="generator width")
+    b = p.add_argument_group("basic")
+    b.add_argument("--teacher", default="wrn40_2")
+    b.add_argument("--student", default="wrn16_1")
+    b.add_argument("--teacher_ckpt", default=None, help="default: checkpoints/pretrained/{dataset}_{teacher}.pth")
+    b.add_argument("--dataset", default="cifar100")
+    b.add_argument("--lr", default=0.1, type=float, help="initial learning rate for KD")
+    b.add_argument("--T", default=1, type=float)
+    b.add_argument("--epochs", default=200, type=int)
+    b.add_argument("--kd_steps", default=400, type=int, help="number of iterations for KD after generation")
+    b.add_argument("--ep_steps", default=400, type=int, help="number of total iterations in each epoch")
+    b.add_argument("--warmup", default=0, type=int, help="which epoch to start kd")
+    b.add_argument("--batch_size", default=128, type=int, help="global KD batch size")
+    b.add_argument("--synthesis_batch_size", default=None, type=int, help="global synthesis batch (default: batch_size)")
+    b.add_argument("--momentum", default=0.9, type=float)
+    b.add_argument("--wd", "--weight_decay", dest="weight_decay", default=1e-4, type=float)
+    b.add_argument("--start_epoch", default=0, type=int, help="(upstream flag; --resume sets the epoch)")
+    add_runtime_args(p, save_dir_default=None)
+    return p
+
+
+def validate(args):
+    check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf")
+    check_positive(args, "g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z",
+                   allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z"))
+    if args.kd_steps > args.ep_steps:
+        raise UserError(f"--kd_steps ({args.kd_steps}) must not exceed --ep_steps ({args.ep_steps})")
+    if not 0 <= args.bn_mmt < 1:
+        raise UserError(f"--bn_mmt must be in [0, 1), got {args.bn_mmt}")
+    if args.warmup >= args.epochs:
+        raise UserError(f"--warmup ({args.warmup}) must be smaller than --epochs ({args.epochs}): no KD would run")
+
+
+def default_paths(args):
+    tag = f"-{args.log_tag}" if args.log_tag else ""
+    if args.save_dir is None:
+        args.save_dir = os.path.join("run", f"{args.method}-{args.dataset}-{args.teacher}-{args.student}{tag}")
+    if args.teacher_ckpt is None:
+        args.teacher_ckpt = os.path.join("checkpoints", "pretrained", f"{args.dataset}_{args.teacher}.pth")
+    if args.resume == "auto":
+        last = os.path.join(args.save_dir, "last.pth")
+        args.resume = last if os.path.isfile(last) else ""
+
+
+def build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run):
+    cls = SYNTHESIZERS[args.method]
+    common = dict(teacher=teacher, student=student, num_classes=num_classes, img_shape=img_shape,
+                  normalizer=normalizer, device=run.device)
+    if args.fp16 and run.device.type == "cuda" and torch.cuda.is_bf16_supported():
+        common["autocast_dtype"] = torch.bfloat16   # no loss scaling needed, so meta-gradients stay plain sums
+    if cls.needs_generator:
+        nz = args.nz or cls.default_nz
+        common["generator"] = Generator(nz=nz, ngf=args.ngf, img_size=img_shape[-1], nc=img_shape[0])
+        common["nz"] = nz
+    return cls.from_args(args, **common)
+
+
+@cli_entry
+def main(argv=None, synthesizer_hook=None):
+    args = build_parser().parse_args(argv)
+    if args.synthesis_batch_size is None:
+        args.synthesis_batch_size = args.batch_size
+    validate(args)
+    default_paths(args)
+    seed_everything(args.seed)   # before any model is built: initial weights depend on it
+    num_classes, channels, size = registry.dataset_info(args.dataset)
+    img_shape = (channels, size, size)
+    teacher = registry.get_model(args.teacher, num_classes=num_classes, in_channels=channels)
+    student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
+    load_weights(teacher, args.teacher_ckpt, what="teacher checkpoint")
+    _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)   # the real train split is never read
+
+    run = start_run(args, f"datafree-{args.method}")
+    log = run.logger
+    teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
+    student = to_device(student, run, args.channels_last)
+    ddp_student = wrap_ddp(student, run.device)
+    normalizer = Normalizer(**registry.NORMALIZE_DICT[registry.canonical_dataset(args.dataset)])
+    synthesizer = build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run)
+    if synthesizer_hook is not None:
+        synthesizer_hook(synthesizer)
+    optimizer = torch.optim.SGD(student.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1), eta_min=2e-4)
+    val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
+
+    state = {"epoch": 0, "best_acc1": 0.0, "teacher_acc1": None, "synthesis_seconds": 0.0,
+             "kd_seconds": 0.0, "wall_seconds": 0.0}
+    if args.resume:
+        ckpt = load_checkpoint(args.resume, map_location=run.device)
+        for key in ("method", "teacher", "student", "dataset"):
+            if key in ckpt and ckpt[key] != getattr(args, key):
+                raise UserError(f"--resume {args.resume} was written by a run with --{key} {ckpt[key]}, "
+                                f"not {getattr(args, key)}: pass matching flags or another checkpoint")
+        load_state_strict(student, ckpt["state_dict"], f"checkpoint {args.resume}")
+        if "synthesizer" in ckpt and not args.evaluate_only:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            synthesizer.load_state_dict(ckpt["synthesizer"])
+            state.update({k: ckpt[k] for k in state if k in ckpt})
+        log.info(f"resumed from {args.resume} at epoch {state['epoch']}")
+
+    if args.evaluate_only:
+        res = evaluate(student, val_loader, run.device, run.precision)
+        log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
+        return res
+    if state["teacher_acc1"] is None:
+        state["teacher_acc1"] = evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
+    log.info(f"teacher {args.teacher} acc@1 {state['teacher_acc1']:.2f} on the {args.dataset} test split")
+
+    res, wall_start = None, time.time() - state["wall_seconds"]
+    for epoch in range(state["epoch"], args.epochs):
+        if args.seed is not None:
+            seed_everything(args.seed + 1009 * epoch + run.rank)
+        out = distill_epoch(synthesizer, ddp_student, teacher, optimizer, run.precision, args.ep_steps,
+                            args.kd_steps, args.T, train_student=epoch >= args.warmup,
+                            log_every=args.print_freq, log=log.info)
+        info, syn_time, kd_time, kd_loss = out["info"], out["synthesis_seconds"], out["kd_seconds"], out["kd_loss"]
+        if epoch >= args.warmup:
+            scheduler.step()
+
+        res = evaluate(student, val_loader, run.device, run.precision)
+        state["synthesis_seconds"] += syn_time
+        state["kd_seconds"] += kd_time
+        state["wall_seconds"] = time.time() - wall_start
+        is_best = res["acc1"] > state["best_acc1"]
+        state["best_acc1"] = max(state["best_acc1"], res["acc1"])
+        state["epoch"] = epoch + 1
+        log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
+                 f"Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
+                 f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ())) }")
+        scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
+        log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], kd_loss=kd_loss,
+                    lr=optimizer.param_groups[0]["lr"], synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
+        if run.is_main:
+            save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
+            ckpt = {**state, "method": args.method, "teacher": args.teacher, "student": args.student,
+                    "dataset": args.dataset, "arch": args.student, "args": vars(args),
+                    "state_dict": student.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "synthesizer": synthesizer.state_dict()}
+            save_atomic(ckpt, os.path.join(args.save_dir, "last.pth"))
+            if is_best:
+                save_atomic({"state_dict": student.state_dict(), "best_acc1": state["best_acc1"], "epoch": epoch + 1,
+                             "arch": args.student, "dataset": args.dataset},
+                            os.path.join(args.save_dir, "best.pth"))
+            write_summary(log, args, state, res, run)
+        distributed.barrier()
+
+    log.info(f"Best: {state['best_acc1']:.2f}  synthesis {state['synthesis_seconds']:.1f}s  "
+             f"kd {state['kd_seconds']:.1f}s  wall {state['wall_seconds']:.1f}s  -> {args.save_dir}")
+    log.close()
+    distributed.cleanup()
+    return {**state, "last_acc1": res["acc1"] if res else None}
+
+
+def write_summary(log, args, state, res, run):
+    log.summary(method=args.method, dataset=args.dataset, teacher=args.teacher, student=args.student,
+                teacher_acc1=state["teacher_acc1"], best_acc1=state["best_acc1"], last_acc1=res["acc1"],
+                last_acc5=res["acc5"], epochs_done=state["epoch"], epochs=args.epochs,
+                synthesis_seconds=state["synthesis_seconds"], kd_seconds=state["kd_seconds"],
+                wall_seconds=state["wall_seconds"], device=describe_device(run.device), world_size=run.world_size,
+                g_steps=args.g_steps, kd_steps=args.kd_steps, ep_steps=args.ep_steps, batch_size=args.batch_size,
+                synthesis_batch_size=args.synthesis_batch_size, seed=args.seed, log_tag=args.log_tag)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Method-agnostic training machinery: devices, checkpoints, loops, logging, distributed."""

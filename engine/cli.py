@@ -1,0 +1,88 @@
+"""Flags and start-up shared by every entry script (device, seed, precision, logging, distributed)."""
+import argparse
+import os
+import time
+from dataclasses import dataclass
+
+import torch
+
+from . import distributed
+from .device import Precision, describe_device, select_device
+from .errors import UserError
+from .logger import RunLogger
+
+
+def add_runtime_args(parser, save_dir_default):
+    g = parser.add_argument_group("runtime")
+    g.add_argument("--data_root", default="data")
+    g.add_argument("--save_dir", default=save_dir_default, help="everything the run writes goes here")
+    g.add_argument("--resume", default="", type=str, metavar="PATH", help="checkpoint to continue from")
+    g.add_argument("--evaluate_only", action="store_true", help="only evaluate and exit")
+    g.add_argument("--seed", default=None, type=int, help="seed for a reproducible (and resumable) run")
+    g.add_argument("--fp16", action="store_true", help="mixed precision (fp16 on CUDA, bf16 on CPU)")
+    g.add_argument("--bf16", action="store_true", help="with --fp16 on CUDA: use bfloat16 instead of float16")
+    g.add_argument("--channels_last", action="store_true", help="channels_last memory format (fast on CUDA)")
+    g.add_argument("-j", "--workers", default=4, type=int, metavar="N", help="data loading workers")
+    g.add_argument("--gpu", default=None, type=int, help="GPU id (CPU when no GPU exists)")
+    g.add_argument("--dist_backend", default=None, help="nccl (GPU) or gloo (CPU); chosen automatically")
+    # Upstream's launcher flags: accepted so old commands parse; torchrun's environment decides the layout.
+    g.add_argument("--world_size", default=-1, type=int, help=argparse.SUPPRESS)
+    g.add_argument("--rank", default=-1, type=int, help=argparse.SUPPRESS)
+    g.add_argument("--dist_url", default="env://", help=argparse.SUPPRESS)
+    g.add_argument("--multiprocessing_distributed", action="store_true",
+                   help="(upstream flag) launch with: torchrun --nproc_per_node N SCRIPT ...")
+    g.add_argument("--log_tag", default="")
+    g.add_argument("-p", "--print_freq", default=0, type=int, metavar="N", help="log training every N steps")
+    return g
+
+
+def check_positive(args, *names, allow_zero=()):
+    for name in names:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if value < 0 or (value == 0 and name not in allow_zero):
+            flag = "--" + name
+            raise UserError(f"{flag} must be {'>= 0' if name in allow_zero else '> 0'}, got {value}")
+
+
+@dataclass
+class Run:
+    device: torch.device
+    precision: Precision
+    logger: RunLogger
+    rank: int
+    world_size: int
+    start_time: float
+
+    @property
+    def is_main(self):
+        return self.rank == 0
+
+    def elapsed(self):
+        return time.time() - self.start_time
+
+
+def start_run(args, name):
+    """Device, distributed group, seeding, precision and logger for an entry script."""
+    if args.multiprocessing_distributed and "WORLD_SIZE" not in os.environ:
+        raise UserError("--multiprocessing_distributed: start the script with torchrun instead, "
+                        "e.g. torchrun --nproc_per_node 4 datafree_kd.py ...")
+    device = select_device(args.gpu)
+    rank, world = distributed.init_distributed(args.dist_backend, device)
+    if args.seed is not None and device.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+    elif device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    precision = Precision(device, ("bf16" if args.bf16 else True) if args.fp16 else False)
+    logger = RunLogger(args.save_dir, name=name, enabled=(rank == 0))
+    logger.info(f"device: {describe_device(device)}; world size {world}")
+    logger.log_args(args)
+    return Run(device, precision, logger, rank, world, time.time())
+
+
+def to_device(model, run, channels_last=False):
+    model = model.to(run.device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model

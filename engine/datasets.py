@@ -1,0 +1,62 @@
+"""Dataset readers that need no network: idx files (MNIST format) held as uint8 tensors."""
+import gzip
+import os
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+IDX_FILES = {
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def find_idx_folder(candidates):
+    """First folder among `candidates` that holds all four idx files (plain or .gz), else None."""
+    for folder in candidates:
+        if all(_idx_path(folder, f) for pair in IDX_FILES.values() for f in pair):
+            return folder
+    return None
+
+
+def _idx_path(folder, stem):
+    for name in (stem, stem + ".gz"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic = int.from_bytes(data[0:4], "big")
+    ndim = magic & 0xFF
+    if (magic >> 8) != 0x08:
+        raise ValueError(f"{path}: not a uint8 idx file")
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    return torch.from_numpy(arr.reshape(shape).copy())
+
+
+class IdxImageDataset(Dataset):
+    """Gray-scale images from idx files; items are (transform(float tensor 1xHxW in [0,1]), label)."""
+
+    def __init__(self, folder, train, transform=None):
+        img_stem, lbl_stem = IDX_FILES[train]
+        self.images = read_idx(_idx_path(folder, img_stem))
+        self.targets = read_idx(_idx_path(folder, lbl_stem)).long()
+        if len(self.images) != len(self.targets):
+            raise ValueError(f"{folder}: {len(self.images)} images but {len(self.targets)} labels")
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        img = self.images[i].unsqueeze(0).float().div_(255)
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, int(self.targets[i])

@@ -1,0 +1,90 @@
+"""Device selection, mixed precision and seeding."""
+import contextlib
+import os
+import random
+import warnings
+
+import numpy as np
+import torch
+
+from .errors import UserError
+
+
+def select_device(gpu):
+    """Return the torch.device for `--gpu` (an int or None), falling back to CPU with a warning."""
+    local_rank = os.environ.get("LOCAL_RANK")
+    if local_rank is not None and torch.cuda.is_available():
+        gpu = int(local_rank)
+    if gpu is None or gpu < 0:
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    if not torch.cuda.is_available():
+        warnings.warn(f"--gpu {gpu} was given but no CUDA device exists: running on CPU (slow).")
+        return torch.device("cpu")
+    if gpu >= torch.cuda.device_count():
+        raise UserError(f"--gpu {gpu} does not exist: this machine has {torch.cuda.device_count()} GPU(s) "
+                        f"(ids 0..{torch.cuda.device_count() - 1}).")
+    torch.cuda.set_device(gpu)
+    return torch.device("cuda", gpu)
+
+
+def describe_device(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+class Precision:
+    """Autocast context + gradient scaler for `--fp16` (bf16 on CPU, fp16 with scaling on CUDA)."""
+
+    def __init__(self, device, enabled):
+        self.device = device
+        self.enabled = bool(enabled)
+        if device.type == "cuda":
+            self.dtype = torch.bfloat16 if (enabled == "bf16") else torch.float16
+        else:
+            self.dtype = torch.bfloat16
+        use_scaler = self.enabled and device.type == "cuda" and self.dtype == torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+
+    def autocast(self):
+        if not self.enabled:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+    def backward_step(self, loss, optimizer):
+        """Backward pass and optimizer step, scaled when fp16 needs it."""
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+
+def seed_everything(seed):
+    """Seed python, numpy and torch (all devices). `None` leaves everything random."""
+    if seed is None:
+        return
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def seed_worker(worker_id):
+    """DataLoader worker_init_fn: derive numpy/python seeds from the torch seed of the worker."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def rng_state():
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state):
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,105 @@
+"""Training, distillation and evaluation loops shared by every entry script."""
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import distributed
+
+
+def kd_loss(student_logits, teacher_logits, T=1.0):
+    """Hinton KD: KL(softmax(t/T) || softmax(s/T)) * T^2, averaged over the batch."""
+    log_p_s = F.log_softmax(student_logits.float() / T, dim=1)
+    log_p_t = F.log_softmax(teacher_logits.float() / T, dim=1)
+    return F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * (T * T)
+
+
+def topk_correct(logits, targets, ks=(1, 5)):
+    maxk = min(max(ks), logits.size(1))
+    pred = logits.topk(maxk, dim=1).indices
+    hit = pred.eq(targets.view(-1, 1))
+    return [hit[:, :min(k, maxk)].any(dim=1).sum().item() for k in ks]
+
+
+@torch.no_grad()
+def evaluate(model, loader, device, precision=None, desc="eval"):
+    """Top-1 / top-5 accuracy (%) and mean cross-entropy on `loader`."""
+    was_training = model.training
+    model.eval()
+    n = correct1 = correct5 = 0
+    loss_sum = 0.0
+    for images, targets in tqdm(loader, desc=desc, leave=False, disable=None):
+        images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+        with precision.autocast() if precision else torch.autocast(device.type, enabled=False):
+            logits = model(images)
+        loss_sum += F.cross_entropy(logits.float(), targets, reduction="sum").item()
+        c1, c5 = topk_correct(logits, targets)
+        correct1, correct5, n = correct1 + c1, correct5 + c5, n + targets.numel()
+    model.train(was_training)
+    return {"acc1": 100.0 * correct1 / max(n, 1), "acc5": 100.0 * correct5 / max(n, 1), "loss": loss_sum / max(n, 1)}
+
+
+def train_epoch(model, loader, optimizer, device, precision, desc="train"):
+    """One supervised epoch with cross-entropy. Returns mean loss and top-1 on the training batches."""
+    model.train()
+    n = correct = 0
+    loss_sum = 0.0
+    for images, targets in tqdm(loader, desc=desc, leave=False, disable=None):
+        images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+        with precision.autocast():
+            logits = model(images)
+            loss = F.cross_entropy(logits.float(), targets)
+        precision.backward_step(loss, optimizer)
+        loss_sum += loss.item() * targets.numel()
+        correct += (logits.argmax(1) == targets).sum().item()
+        n += targets.numel()
+    return {"loss": loss_sum / max(n, 1), "acc1": 100.0 * correct / max(n, 1)}
+
+
+def kd_step(student, teacher, images, optimizer, precision, T=1.0, targets=None, alpha=0.0, beta=1.0,
+            loss_fn=None):
+    """One distillation step on `images`: beta * KD + alpha * CE(targets). Returns the loss tensor (detached).
+
+    KD is `loss_fn(student_logits, teacher_logits)` when given, else the temperature-T KL divergence."""
+    student.train()
+    with precision.autocast():
+        with torch.no_grad():
+            t_logits = teacher(images)
+        s_logits = student(images)
+        kd = loss_fn(s_logits, t_logits) if loss_fn is not None else kd_loss(s_logits, t_logits, T)
+        loss = beta * kd
+        if targets is not None and alpha > 0:
+            loss = loss + alpha * F.cross_entropy(s_logits.float(), targets)
+    precision.backward_step(loss, optimizer)
+    return loss.detach()
+
+
+def kd_epoch(student, teacher, loader, optimizer, device, precision, T=1.0, alpha=0.0, beta=1.0, desc="kd"):
+    """One epoch of distillation over a real (or transfer-set) loader."""
+    teacher.eval()
+    total, n = torch.zeros((), device=device), 0
+    for images, targets in tqdm(loader, desc=desc, leave=False, disable=None):
+        images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+        loss = kd_step(student, teacher, images, optimizer, precision, T, targets, alpha, beta)
+        total += loss * targets.numel()
+        n += targets.numel()
+    return {"loss": (total / max(n, 1)).item()}
+
+
+def wrap_ddp(model, device):
+    """DistributedDataParallel around `model` when running under torchrun, else the model itself."""
+    if not distributed.is_distributed():
+        return model
+    ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def make_scheduler(optimizer, epochs, milestones="", gamma=0.1):
+    """Step decay at the comma-separated `milestones` epochs, or cosine annealing over `epochs` when empty."""
+    if not milestones:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    try:
+        steps = [int(m) for m in milestones.split(",") if m.strip()]
+    except ValueError:
+        from .errors import UserError
+        raise UserError(f"--lr_decay_milestones must be comma-separated integers, got '{milestones}'") from None
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, steps, gamma=gamma)

@@ -1,0 +1,160 @@
+"""Hooks, losses, augmentation, pool and generator of datafree.synthesis, on hand-checkable inputs."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from datafree.synthesis import losses
+from datafree.synthesis.augment import Normalizer, random_crop_flip
+from datafree.synthesis.generator import Generator
+from datafree.synthesis.hooks import BNStatistics
+from datafree.synthesis.pool import ImagePool
+from engine.train import kd_loss
+
+
+def bn_net(running_mean, running_var):
+    net = nn.Sequential(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2)).eval()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.eye(2).view(2, 2, 1, 1))
+        net[0].bias.zero_()
+    net[1].running_mean.copy_(running_mean)
+    net[1].running_var.copy_(running_var)
+    return net
+
+
+def test_bn_loss_is_zero_when_batch_stats_match_running_stats():
+    x = torch.randn(64, 2, 4, 4)
+    var, mean = torch.var_mean(x, dim=(0, 2, 3), unbiased=False)
+    stats = BNStatistics(bn_net(mean, var))
+    with stats.attached():
+        stats.hooks[0].module(x)
+    assert stats.loss().item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_bn_loss_grows_with_the_distance_and_matches_the_formula():
+    x = torch.randn(64, 2, 4, 4)
+    var, mean = torch.var_mean(x, dim=(0, 2, 3), unbiased=False)
+    previous = 0.0
+    for shift in (0.5, 1.0, 2.0):
+        stats = BNStatistics(bn_net(mean + shift, var * (1 + shift)))
+        with stats.attached():
+            stats.hooks[0].module(x)
+        expected = math.sqrt(2) * shift + torch.norm(var * shift).item()
+        assert stats.loss().item() == pytest.approx(expected, rel=1e-4)
+        assert stats.loss().item() > previous
+        previous = stats.loss().item()
+
+
+def test_bn_momentum_blends_with_the_moving_estimate():
+    net = bn_net(torch.zeros(2), torch.ones(2))
+    stats = BNStatistics(net, mmt=0.9)
+    a, b = torch.randn(32, 2, 4, 4), 3 + torch.randn(32, 2, 4, 4)
+    with stats.attached():
+        net(a)
+        stats.update_moving()         # first time: moving = current
+        mean_a = stats.hooks[0].moving[0].clone()
+        net(b)
+    mean_b = b.mean((0, 2, 3))
+    blended = 0.1 * mean_b + 0.9 * mean_a
+    var_b = b.var((0, 2, 3), unbiased=False)
+    blended_var = 0.1 * var_b + 0.9 * stats.hooks[0].moving[1]
+    expected = torch.norm(blended) + torch.norm(blended_var - 1)
+    assert stats.loss().item() == pytest.approx(expected.item(), rel=1e-4)
+    stats.update_moving()
+    assert torch.allclose(stats.hooks[0].moving[0], 0.9 * mean_a + 0.1 * mean_b, atol=1e-5)
+
+
+def test_bn_hooks_exist_only_while_attached():
+    net = bn_net(torch.zeros(2), torch.ones(2))
+    stats = BNStatistics(net)
+    with stats.attached():
+        assert len(net[1]._forward_hooks) == 1
+    assert len(net[1]._forward_hooks) == 0
+
+
+def test_adversarial_loss_masks_disagreement_and_is_negative_kl():
+    t = torch.tensor([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
+    s = torch.tensor([[1.0, 0.0, 0.0], [3.0, 0.0, 0.0]])   # sample 0 agrees (argmax 0), sample 1 does not
+    p_t, p_s = F.softmax(t[0], 0), F.softmax(s[0], 0)
+    kl0 = (p_t * (p_t.log() - p_s.log())).sum()
+    assert losses.adversarial_loss(s, t).item() == pytest.approx(-(kl0 / 2).item(), rel=1e-5)
+    # Fully agreeing identical outputs: nothing to gain.
+    assert losses.adversarial_loss(t, t).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_kd_loss_matches_a_precomputed_value():
+    s = torch.tensor([[1.0, 2.0, 3.0]])
+    t = torch.tensor([[3.0, 2.0, 1.0]])
+    # KL(softmax(t/2) || softmax(s/2)) * 4, computed by hand: p = softmax([1.5, 1, .5]), q = reversed p.
+    p = torch.softmax(torch.tensor([1.5, 1.0, 0.5]), 0)
+    expected = 4 * (p * (p.log() - p.flip(0).log())).sum()
+    assert kd_loss(s, t, T=2.0).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert kd_loss(s, t, T=2.0).item() == pytest.approx(1.28063, abs=1e-4)
+
+
+def test_crop_flip_outputs_are_crops_of_the_padded_input():
+    torch.manual_seed(0)
+    x = torch.rand(16, 3, 8, 8)
+    out = random_crop_flip(x, padding=2)
+    padded = F.pad(x, (2, 2, 2, 2))
+    for i in range(16):
+        found = any(torch.equal(out[i], c) for dy in range(5) for dx in range(5)
+                    for c in (padded[i, :, dy:dy + 8, dx:dx + 8], padded[i, :, dy:dy + 8, dx:dx + 8].flip(2)))
+        assert found, i
+    # Samples get different crops: not all equal to the un-augmented centre crop.
+    assert sum(torch.equal(out[i], x[i]) for i in range(16)) < 16
+
+
+def test_crop_flip_is_differentiable():
+    x = torch.rand(4, 1, 8, 8, requires_grad=True)
+    random_crop_flip(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_normalizer_roundtrip():
+    norm = Normalizer((0.5, 0.4), (0.2, 0.1))
+    x = torch.rand(2, 2, 3, 3)
+    assert torch.allclose(norm.denormalize(norm(x)), x, atol=1e-6)
+
+
+def test_pool_grows_by_one_batch_and_returns_only_stored_images():
+    pool = ImagePool(torch.device("cpu"), capacity=4)
+    stored = set()
+    for call in range(3):
+        batch = torch.randint(0, 256, (5, 1, 2, 2)).float() / 255
+        pool.add(batch)
+        stored.update(tuple(b.flatten().tolist()) for b in (batch * 255).round().to(torch.uint8))
+        assert len(pool) == 5 * (call + 1)
+    sample = pool.sample(64)
+    assert sample.shape == (64, 1, 2, 2) and sample.min() >= 0 and sample.max() <= 1
+    for img in (sample * 255).round().to(torch.uint8):
+        assert tuple(img.flatten().tolist()) in stored
+    restored = ImagePool(torch.device("cpu"))
+    restored.load_state_dict(pool.state_dict())
+    assert torch.equal(restored.tensor(), pool.tensor())
+
+
+def test_generator_shape_params_and_clone_shares_no_storage():
+    g = Generator(nz=256, ngf=64, img_size=32, nc=3)
+    assert sum(p.numel() for p in g.parameters()) == pytest.approx(2.3e6, rel=0.03)
+    out = g(torch.randn(2, 256))
+    assert out.shape == (2, 3, 32, 32) and out.min() >= 0 and out.max() <= 1
+    fast = g.clone()
+    own = {t.untyped_storage().data_ptr() for t in list(g.parameters()) + list(g.buffers())}
+    copy = {t.untyped_storage().data_ptr() for t in list(fast.parameters()) + list(fast.buffers())}
+    assert not own & copy
+    with torch.no_grad():
+        next(fast.parameters()).add_(1)
+    assert not torch.equal(next(fast.parameters()), next(g.parameters()))
+
+
+def test_reset_l0_reinitialises_only_the_first_linear():
+    g = Generator(nz=8, ngf=4, img_size=8, nc=1)
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    g.reset_l0()
+    after = g.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"l1.0.weight", "l1.0.bias"}
+    assert after["l1.0.bias"].abs().sum() == 0 and after["l1.0.weight"].std() < 0.03

@@ -1,0 +1,47 @@
+import json
+import os
+
+import pytest
+import torch
+
+import train_scratch
+
+
+def flags(save_dir, epochs, extra=()):
+    return ["--model", "resnet8", "--dataset", "fmnist", "--epochs", str(epochs), "-b", "64", "--lr", "0.05",
+            "-j", "0", "--seed", "3", "--save_dir", str(save_dir), *extra]
+
+
+def test_training_learns_and_writes_checkpoint_and_summary(tiny_data, tmp_path):
+    out = train_scratch.main(flags(tmp_path, 5))
+    assert out["best_acc1"] > 60   # 4 separable classes; chance is 25%
+    ckpt = torch.load(tmp_path / "fmnist_resnet8.pth")
+    assert {"state_dict", "best_acc1", "epoch", "optimizer", "scheduler"} <= set(ckpt)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["best_acc1"] == out["best_acc1"] and summary["epochs"] == 5 and summary["wall_seconds"] > 0
+    assert os.path.isfile(tmp_path / "log.txt") and os.path.isfile(tmp_path / "metrics.csv")
+
+
+def test_resumed_training_ends_with_the_same_weights(tiny_data, tmp_path, monkeypatch):
+    train_scratch.main(flags(tmp_path / "full", 3))
+
+    real_epoch, calls = train_scratch.train_epoch, []
+
+    def killed_in_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt   # the process dies mid-epoch
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train_scratch, "train_epoch", killed_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_scratch.main(flags(tmp_path / "part", 3))
+    monkeypatch.setattr(train_scratch, "train_epoch", real_epoch)
+    last = tmp_path / "part" / "fmnist_resnet8-last.pth"
+    assert torch.load(last)["epoch"] == 1
+    train_scratch.main(flags(tmp_path / "part", 3, ["--resume", str(last)]))
+    full = torch.load(tmp_path / "full" / "fmnist_resnet8-last.pth")["state_dict"]
+    resumed = torch.load(last)["state_dict"]
+    assert full.keys() == resumed.keys()
+    for k in full:
+        assert torch.equal(full[k], resumed[k]), k

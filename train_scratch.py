@@ -1,0 +1,106 @@
+"""Train a classifier from scratch on real data (the teachers of data-free KD)."""
+import argparse
+import os
+
+import torch
+
+import registry
+from engine import distributed
+from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
+from engine.cli import add_runtime_args, check_positive, start_run, to_device
+from engine.device import describe_device, seed_everything
+from engine.errors import cli_entry
+from engine.loaders import make_loader
+from engine.train import evaluate, make_scheduler, train_epoch, wrap_ddp
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description="Train a model from scratch")
+    p.add_argument("--model", default="wrn40_2")
+    p.add_argument("--dataset", default="cifar10")
+    p.add_argument("--epochs", default=200, type=int)
+    p.add_argument("-b", "--batch-size", "--batch_size", dest="batch_size", default=128, type=int)
+    p.add_argument("--lr", default=0.1, type=float)
+    p.add_argument("--lr_decay_milestones", default="", type=str,
+                   help="comma-separated epochs for step decay, e.g. 120,150,180; empty: cosine annealing")
+    p.add_argument("--lr_decay_gamma", default=0.1, type=float)
+    p.add_argument("--wd", "--weight_decay", dest="wd", default=5e-4, type=float)
+    p.add_argument("--momentum", default=0.9, type=float)
+    add_runtime_args(p, save_dir_default="checkpoints/scratch")
+    return p
+
+
+@cli_entry
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    check_positive(args, "epochs", "batch_size", "lr")
+    check_positive(args, "workers", "wd", allow_zero=("workers", "wd"))
+    seed_everything(args.seed)   # before any model is built: initial weights depend on it
+    num_classes, channels, _ = registry.dataset_info(args.dataset)
+    model = registry.get_model(args.model, num_classes=num_classes, in_channels=channels)
+    _, train_dst, val_dst = registry.get_dataset(args.dataset, args.data_root)
+
+    run = start_run(args, "train_scratch")
+    log = run.logger
+    model = to_device(model, run, args.channels_last)
+    ddp_model = wrap_ddp(model, run.device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.wd)
+    scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones, args.lr_decay_gamma)
+    val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
+
+    best_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}.pth")
+    last_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}-last.pth")
+    start_epoch, best_acc1, wall_before = 0, 0.0, 0.0
+    if args.resume:
+        ckpt = load_checkpoint(args.resume, map_location=run.device)
+        load_state_strict(model, ckpt["state_dict"], f"checkpoint {args.resume}")
+        if "optimizer" in ckpt and not args.evaluate_only:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+        start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
+        wall_before = ckpt.get("wall_seconds", 0.0)
+        log.info(f"resumed from {args.resume} at epoch {start_epoch} (best acc@1 {best_acc1:.2f})")
+
+    if args.evaluate_only:
+        res = evaluate(model, val_loader, run.device, run.precision)
+        log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
+        return res
+
+    res = None
+    for epoch in range(start_epoch, args.epochs):
+        if args.seed is not None:
+            seed_everything(args.seed + epoch)
+        t0 = run.elapsed()
+        loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
+        train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}")
+        scheduler.step()
+        res = evaluate(model, val_loader, run.device, run.precision)
+        epoch_seconds = run.elapsed() - t0
+        is_best = res["acc1"] > best_acc1
+        best_acc1 = max(best_acc1, res["acc1"])
+        log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
+                 f"Lr={optimizer.param_groups[0]['lr']:.4f} train_loss={train_res['loss']:.4f} ({epoch_seconds:.1f}s)")
+        log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], train_loss=train_res["loss"],
+                    lr=optimizer.param_groups[0]["lr"], epoch_seconds=epoch_seconds)
+        if run.is_main:
+            state = {"epoch": epoch + 1, "arch": args.model, "dataset": args.dataset, "state_dict": model.state_dict(),
+                     "best_acc1": best_acc1, "acc1": res["acc1"], "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict(), "wall_seconds": wall_before + run.elapsed()}
+            save_atomic(state, last_path)
+            if is_best:
+                save_atomic(state, best_path)
+        distributed.barrier()
+
+    wall = wall_before + run.elapsed()
+    log.summary(model=args.model, dataset=args.dataset, best_acc1=best_acc1,
+                last_acc1=res["acc1"] if res else None, epochs=args.epochs, wall_seconds=wall,
+                seconds_per_epoch=wall / max(args.epochs - start_epoch, 1) if res else None,
+                device=describe_device(run.device), checkpoint=best_path)
+    log.info(f"best acc@1 {best_acc1:.2f}; weights in {best_path}; {wall:.0f}s")
+    log.close()
+    distributed.cleanup()
+    return {"best_acc1": best_acc1, "last": res}
+
+
+if __name__ == "__main__":
+    main()

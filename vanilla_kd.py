@@ -1,0 +1,123 @@
+"""Knowledge distillation with real data (or another dataset as transfer set): the data-driven upper bound."""
+import argparse
+import os
+
+import torch
+
+import registry
+from engine import distributed
+from engine.checkpoint import load_checkpoint, load_state_strict, load_weights, save_atomic
+from engine.cli import add_runtime_args, check_positive, start_run, to_device
+from engine.device import describe_device, seed_everything
+from engine.errors import UserError, cli_entry
+from engine.loaders import make_loader
+from engine.train import evaluate, kd_epoch, make_scheduler, wrap_ddp
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description="Vanilla knowledge distillation")
+    p.add_argument("--teacher", default="wrn40_2")
+    p.add_argument("--student", default="wrn16_1")
+    p.add_argument("--teacher_ckpt", default=None, help="default: checkpoints/pretrained/{dataset}_{teacher}.pth")
+    p.add_argument("--dataset", default="cifar100")
+    p.add_argument("--transfer_set", default=None, help="dataset whose train split is distilled on (default: --dataset)")
+    p.add_argument("--epochs", default=200, type=int)
+    p.add_argument("-b", "--batch-size", "--batch_size", dest="batch_size", default=128, type=int)
+    p.add_argument("--lr", default=0.1, type=float)
+    p.add_argument("--lr_decay_milestones", default="", type=str,
+                   help="comma-separated epochs for step decay (x0.1); empty: cosine annealing")
+    p.add_argument("--wd", "--weight_decay", dest="wd", default=5e-4, type=float)
+    p.add_argument("--momentum", default=0.9, type=float)
+    p.add_argument("--T", default=4, type=float, help="distillation temperature")
+    p.add_argument("--alpha", default=0.0, type=float, help="weight of cross-entropy on real labels")
+    p.add_argument("--beta", default=1.0, type=float, help="weight of the KD loss")
+    add_runtime_args(p, save_dir_default=None)
+    return p
+
+
+@cli_entry
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    check_positive(args, "epochs", "batch_size", "lr", "T")
+    check_positive(args, "workers", "wd", "alpha", "beta", allow_zero=("workers", "wd", "alpha", "beta"))
+    args.transfer_set = args.transfer_set or args.dataset
+    if args.save_dir is None:
+        tag = f"-{args.log_tag}" if args.log_tag else ""
+        args.save_dir = os.path.join("run", f"vanilla_kd-{args.dataset}-{args.teacher}-{args.student}{tag}")
+    if args.teacher_ckpt is None:
+        args.teacher_ckpt = os.path.join("checkpoints", "pretrained", f"{args.dataset}_{args.teacher}.pth")
+    seed_everything(args.seed)   # before any model is built: initial weights depend on it
+    num_classes, channels, _ = registry.dataset_info(args.dataset)
+    if registry.dataset_info(args.transfer_set)[1] != channels:
+        raise UserError(f"--transfer_set {args.transfer_set} has a different channel count from --dataset {args.dataset}")
+    teacher = registry.get_model(args.teacher, num_classes=num_classes, in_channels=channels)
+    student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
+    load_weights(teacher, args.teacher_ckpt, what="teacher checkpoint")
+    _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)
+    _, transfer_dst, _ = registry.get_dataset(args.transfer_set, args.data_root)
+    # Labels of another dataset mean nothing to this teacher: only the KD term applies then.
+    alpha = args.alpha if args.transfer_set == args.dataset else 0.0
+
+    run = start_run(args, "vanilla_kd")
+    log = run.logger
+    teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
+    student = to_device(student, run, args.channels_last)
+    ddp_student = wrap_ddp(student, run.device)
+    optimizer = torch.optim.SGD(student.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.wd)
+    scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones)
+    val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
+
+    last_path, best_path = os.path.join(args.save_dir, "last.pth"), os.path.join(args.save_dir, "best.pth")
+    start_epoch, best_acc1, wall_before, teacher_acc1 = 0, 0.0, 0.0, None
+    if args.resume:
+        ckpt = load_checkpoint(args.resume, map_location=run.device)
+        load_state_strict(student, ckpt["state_dict"], f"checkpoint {args.resume}")
+        if "optimizer" in ckpt and not args.evaluate_only:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+        start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
+        wall_before, teacher_acc1 = ckpt.get("wall_seconds", 0.0), ckpt.get("teacher_acc1")
+    if args.evaluate_only:
+        res = evaluate(student, val_loader, run.device, run.precision)
+        log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
+        return res
+    if teacher_acc1 is None:
+        teacher_acc1 = evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
+    log.info(f"teacher acc@1 {teacher_acc1:.2f}")
+
+    res = None
+    for epoch in range(start_epoch, args.epochs):
+        if args.seed is not None:
+            seed_everything(args.seed + epoch)
+        loader = make_loader(transfer_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
+        train_res = kd_epoch(ddp_student, teacher, loader, optimizer, run.device, run.precision,
+                             T=args.T, alpha=alpha, beta=args.beta, desc=f"epoch {epoch}")
+        scheduler.step()
+        res = evaluate(student, val_loader, run.device, run.precision)
+        is_best = res["acc1"] > best_acc1
+        best_acc1 = max(best_acc1, res["acc1"])
+        log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
+                 f"kd_loss={train_res['loss']:.4f} Lr={optimizer.param_groups[0]['lr']:.4f}")
+        log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], kd_loss=train_res["loss"],
+                    lr=optimizer.param_groups[0]["lr"])
+        wall = wall_before + run.elapsed()
+        if run.is_main:
+            state = {"epoch": epoch + 1, "arch": args.student, "state_dict": student.state_dict(),
+                     "best_acc1": best_acc1, "teacher_acc1": teacher_acc1, "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict(), "wall_seconds": wall}
+            save_atomic(state, last_path)
+            if is_best:
+                save_atomic(state, best_path)
+            log.summary(method="vanilla_kd", dataset=args.dataset, transfer_set=args.transfer_set,
+                        teacher=args.teacher, student=args.student, teacher_acc1=teacher_acc1, best_acc1=best_acc1,
+                        last_acc1=res["acc1"], epochs_done=epoch + 1, epochs=args.epochs, synthesis_seconds=0.0,
+                        wall_seconds=wall, device=describe_device(run.device), world_size=run.world_size)
+        distributed.barrier()
+    log.info(f"Best: {best_acc1:.2f} -> {args.save_dir}")
+    log.close()
+    distributed.cleanup()
+    return {"best_acc1": best_acc1, "teacher_acc1": teacher_acc1, "last": res}
+
+
+if __name__ == "__main__":
+    main()
