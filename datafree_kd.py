@@ -32,6 +32,8 @@ def build_parser():
     g.add_argument("--cr", default=1, type=float, help="scaling factor for contrastive model inversion")
     g.add_argument("--cr_T", default=0.5, type=float, help="temperature for contrastive model inversion")
     g.add_argument("--cmi_init", default=None, type=str, help="path to pre-inverted data (a folder of images)")
+    g.add_argument("--tv", default=0.0, type=float, help="DeepInversion total-variation prior weight")
+    g.add_argument("--l2", default=0.0, type=float, help="DeepInversion l2 prior weight")
     g.add_argument("--lr_g", default=1e-3, type=float, help="initial learning rate for generator")
     g.add_argument("--lr_z", default=1e-3, type=float, help="initial learning rate for latent code")
     g.add_argument("--g_steps", default=1, type=int, help="number of iterations for generation")
@@ -59,12 +61,14 @@ def build_parser():
     b.add_argument("--momentum", default=0.9, type=float)
     b.add_argument("--wd", "--weight_decay", dest="weight_decay", default=1e-4, type=float)
     b.add_argument("--start_epoch", default=0, type=int, help="(upstream flag; --resume sets the epoch)")
+    b.add_argument("--eval_every", default=1, type=int, help="evaluate on the test split every N epochs (and last)")
     add_runtime_args(p, save_dir_default=None)
     return p
 
 
 def validate(args):
-    check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf")
+    check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
+                   "eval_every")
     check_positive(args, "g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z",
                    allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z"))
     if args.kd_steps > args.ep_steps:
@@ -127,8 +131,8 @@ def main(argv=None, synthesizer_hook=None):
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1), eta_min=2e-4)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
-    state = {"epoch": 0, "best_acc1": 0.0, "teacher_acc1": None, "synthesis_seconds": 0.0,
-             "kd_seconds": 0.0, "wall_seconds": 0.0}
+    state = {"epoch": 0, "best_acc1": 0.0, "last_acc1": None, "last_acc5": None, "teacher_acc1": None,
+             "synthesis_seconds": 0.0, "kd_seconds": 0.0, "wall_seconds": 0.0}
     if args.resume:
         ckpt = load_checkpoint(args.resume, map_location=run.device)
         for key in ("method", "teacher", "student", "dataset"):
@@ -151,7 +155,7 @@ def main(argv=None, synthesizer_hook=None):
         state["teacher_acc1"] = evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
     log.info(f"teacher {args.teacher} acc@1 {state['teacher_acc1']:.2f} on the {args.dataset} test split")
 
-    res, wall_start = None, time.time() - state["wall_seconds"]
+    wall_start = time.time() - state["wall_seconds"]
     for epoch in range(state["epoch"], args.epochs):
         if args.seed is not None:
             seed_everything(args.seed + 1009 * epoch + run.rank)
@@ -162,19 +166,22 @@ def main(argv=None, synthesizer_hook=None):
         if epoch >= args.warmup:
             scheduler.step()
 
-        res = evaluate(student, val_loader, run.device, run.precision)
         state["synthesis_seconds"] += syn_time
         state["kd_seconds"] += kd_time
-        state["wall_seconds"] = time.time() - wall_start
-        is_best = res["acc1"] > state["best_acc1"]
-        state["best_acc1"] = max(state["best_acc1"], res["acc1"])
         state["epoch"] = epoch + 1
-        log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
-                 f"Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
-                 f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ())) }")
+        is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
+        if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+            res = evaluate(student, val_loader, run.device, run.precision)
+            is_best = res["acc1"] > state["best_acc1"]
+            state.update(best_acc1=max(state["best_acc1"], res["acc1"]), last_acc1=res["acc1"], last_acc5=res["acc5"])
+            metrics = {"acc1": res["acc1"], "acc5": res["acc5"], "val_loss": res["loss"]}
+            log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
+                     f"Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
+                     f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
+        state["wall_seconds"] = time.time() - wall_start
         scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
-        log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], kd_loss=kd_loss,
-                    lr=optimizer.param_groups[0]["lr"], synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
+        log.scalars(epoch, **metrics, kd_loss=kd_loss, lr=optimizer.param_groups[0]["lr"],
+                    synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
         if run.is_main:
             save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
             ckpt = {**state, "method": args.method, "teacher": args.teacher, "student": args.student,
@@ -186,20 +193,20 @@ def main(argv=None, synthesizer_hook=None):
                 save_atomic({"state_dict": student.state_dict(), "best_acc1": state["best_acc1"], "epoch": epoch + 1,
                              "arch": args.student, "dataset": args.dataset},
                             os.path.join(args.save_dir, "best.pth"))
-            write_summary(log, args, state, res, run)
+            write_summary(log, args, state, run)
         distributed.barrier()
 
     log.info(f"Best: {state['best_acc1']:.2f}  synthesis {state['synthesis_seconds']:.1f}s  "
              f"kd {state['kd_seconds']:.1f}s  wall {state['wall_seconds']:.1f}s  -> {args.save_dir}")
     log.close()
     distributed.cleanup()
-    return {**state, "last_acc1": res["acc1"] if res else None}
+    return state
 
 
-def write_summary(log, args, state, res, run):
+def write_summary(log, args, state, run):
     log.summary(method=args.method, dataset=args.dataset, teacher=args.teacher, student=args.student,
-                teacher_acc1=state["teacher_acc1"], best_acc1=state["best_acc1"], last_acc1=res["acc1"],
-                last_acc5=res["acc5"], epochs_done=state["epoch"], epochs=args.epochs,
+                teacher_acc1=state["teacher_acc1"], best_acc1=state["best_acc1"], last_acc1=state["last_acc1"],
+                last_acc5=state["last_acc5"], epochs_done=state["epoch"], epochs=args.epochs,
                 synthesis_seconds=state["synthesis_seconds"], kd_seconds=state["kd_seconds"],
                 wall_seconds=state["wall_seconds"], device=describe_device(run.device), world_size=run.world_size,
                 g_steps=args.g_steps, kd_steps=args.kd_steps, ep_steps=args.ep_steps, batch_size=args.batch_size,

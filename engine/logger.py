@@ -53,18 +53,19 @@ class RunLogger:
             self.info(f"{k}: {v}")
 
     def scalars(self, step, **values):
-        """One row per epoch in metrics.csv and TensorBoard scalars."""
+        """One row per epoch in metrics.csv and TensorBoard scalars; None means 'not measured this epoch'."""
         if not self.enabled:
             return
         if self.writer is not None:
             for k, v in values.items():
-                self.writer.add_scalar(k, v, step)
+                if v is not None:
+                    self.writer.add_scalar(k, v, step)
             self.writer.flush()
         path = os.path.join(self.save_dir, "metrics.csv")
-        row = {"epoch": step, **values}
+        row = {"epoch": step, **{k: ("" if v is None else v) for k, v in values.items()}}
         new = not os.path.exists(path)
         with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
+            w = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
             if new:
                 w.writeheader()
             w.writerow(row)

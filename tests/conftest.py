@@ -4,23 +4,12 @@ import sys
 
 import pytest
 import torch
-from torch.utils.data import TensorDataset
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 import registry  # noqa: E402
-
-
-def make_blobs(n, num_classes=4, channels=1, size=32, seed=0):
-    """Class k = a bright square at a class-specific position + noise; learnable in a few steps."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % num_classes
-    x = 0.1 * torch.randn(n, channels, size, size, generator=g)
-    step = size // num_classes
-    for k in range(num_classes):
-        x[y == k, :, k * step:(k + 1) * step, k * step:(k + 1) * step] += 2.0
-    return TensorDataset(x, y)
+from helpers import make_blobs  # noqa: E402
 
 
 @pytest.fixture

@@ -3,17 +3,11 @@ import json
 
 import pytest
 import torch
-import torch.nn as nn
 
 import datafree_kd
 from datafree.synthesis import FastMetaSynthesizer, FastSynthesizer, Generator
 from datafree.synthesis.augment import Normalizer
-
-
-def small_classifier(seed):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+from helpers import small_classifier
 
 
 def make_synth(cls, **kwargs):

@@ -1,11 +1,23 @@
 """Synthesizers by `--method` name. A new method is one module here plus one line in SYNTHESIZERS."""
+from .cmi import CMISynthesizer
+from .dafl import DAFLSynthesizer
+from .deepinv import DeepInvSynthesizer
+from .dfad import DFADSynthesizer
+from .dfq import DFQSynthesizer
 from .fast import FastSynthesizer
 from .fast_meta import FastMetaSynthesizer
 from .generator import Generator
 from .noise import NoiseSynthesizer
+from .zskt import ZSKTSynthesizer
 
 SYNTHESIZERS = {
+    "fast_meta": FastMetaSynthesizer,   # the paper's method
     "fast": FastSynthesizer,
-    "fast_meta": FastMetaSynthesizer,
-    "noise": NoiseSynthesizer,
+    "deepinv": DeepInvSynthesizer,
+    "cmi": CMISynthesizer,
+    "dafl": DAFLSynthesizer,
+    "zskt": ZSKTSynthesizer,
+    "dfq": DFQSynthesizer,
+    "dfad": DFADSynthesizer,
+    "noise": NoiseSynthesizer,          # control: Gaussian noise instead of synthesis
 }

@@ -72,17 +72,18 @@ class BNStatistics:
 
 
 class FeatureHooks:
-    """Records the outputs of `modules` during forward passes inside `attached()`."""
+    """Records the outputs (or, with `inputs=True`, the first inputs) of `modules` inside `attached()`."""
 
-    def __init__(self, modules):
+    def __init__(self, modules, inputs=False):
         self.modules = list(modules)
+        self.inputs = inputs
         self.features = [None] * len(self.modules)
 
     @contextlib.contextmanager
     def attached(self):
         def make(i):
             def hook(module, inputs, output):
-                self.features[i] = output
+                self.features[i] = inputs[0] if self.inputs else output
             return hook
         handles = [m.register_forward_hook(make(i)) for i, m in enumerate(self.modules)]
         try:

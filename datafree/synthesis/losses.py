@@ -28,9 +28,14 @@ def divergence_adversarial_loss(student_logits, teacher_logits):
     return -kl_per_sample(student_logits, teacher_logits).mean()
 
 
+def l1_logits(student_logits, teacher_logits):
+    """Mean absolute difference of the logits (DFAD's distillation criterion)."""
+    return F.l1_loss(student_logits.float(), teacher_logits.float())
+
+
 def l1_adversarial_loss(student_logits, teacher_logits):
     """DFAD adversarial term: -mean |t - s| on the logits."""
-    return -F.l1_loss(student_logits.float(), teacher_logits.float())
+    return -l1_logits(student_logits, teacher_logits)
 
 
 def class_balance_loss(teacher_logits):
@@ -52,15 +57,13 @@ def total_variation(x):
 
 
 def contrastive_loss(anchor, positive, negatives, temperature):
-    """InfoNCE: each anchor against its positive and a bank of negatives; all inputs L2-normalised inside.
+    """InfoNCE: anchor i must pick positive i among all positives of the batch and the `negatives` bank.
 
-    anchor, positive: (N, D); negatives: (M, D). Returns the mean cross-entropy of picking the positive."""
+    anchor, positive: (N, D); negatives: (M, D) or None. Vectors are L2-normalised inside."""
     anchor = F.normalize(anchor.float(), dim=1)
-    positive = F.normalize(positive.float(), dim=1)
-    pos = (anchor * positive).sum(1, keepdim=True)
-    logits = pos
+    candidates = F.normalize(positive.float(), dim=1)
     if negatives is not None and len(negatives):
-        neg = anchor @ F.normalize(negatives.float(), dim=1).t()
-        logits = torch.cat([pos, neg], dim=1)
-    labels = torch.zeros(len(anchor), dtype=torch.long, device=anchor.device)
-    return F.cross_entropy(logits / temperature, labels)
+        candidates = torch.cat([candidates, F.normalize(negatives.float(), dim=1)])
+    logits = anchor @ candidates.t() / temperature
+    labels = torch.arange(len(anchor), device=anchor.device)
+    return F.cross_entropy(logits, labels)

@@ -63,3 +63,21 @@ def _all_gather_cat(x):
     parts = [torch.zeros_like(padded) for _ in sizes]
     dist.all_gather(parts, padded)
     return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)])
+
+
+def load_image_folder(path, img_shape):
+    """Every .png/.jpg under `path`, resized to img_shape (C, H, W), as a float tensor in [0, 1]."""
+    import os
+
+    from PIL import Image
+    from torchvision.transforms.functional import pil_to_tensor
+
+    from engine.errors import UserError
+
+    files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names
+                   if f.lower().endswith((".png", ".jpg", ".jpeg")))
+    if not files:
+        raise UserError(f"--cmi_init {path}: no .png/.jpg images found there")
+    mode = "L" if img_shape[0] == 1 else "RGB"
+    images = [pil_to_tensor(Image.open(f).convert(mode).resize((img_shape[2], img_shape[1]))) for f in files]
+    return torch.stack(images).float().div_(255)

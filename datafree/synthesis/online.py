@@ -1,0 +1,95 @@
+"""Shared by DAFL, ZSKT, DFQ and DFAD: one persistent generator trained online against the student.
+
+No pool: every KD step draws fresh samples from the generator. A method sets its adversarial criterion, its
+student KD criterion, and the loss weights it uses when the command line gives none."""
+import contextlib
+
+import torch
+import torch.nn as nn
+
+from engine import distributed
+
+from .base import Synthesizer
+from .hooks import BNStatistics, FeatureHooks
+from .losses import activation_loss, class_balance_loss, one_hot_loss
+
+WEIGHTS = ("adv", "bn", "oh", "act", "balance")
+
+
+class OnlineGeneratorSynthesizer(Synthesizer):
+    online = True
+    adversarial = None       # staticmethod (student_logits, teacher_logits) -> loss the generator minimises
+    default_weights = {}     # used when every weight flag is 0
+
+    def __init__(self, teacher, student, generator, nz=256, g_steps=1, lr_g=1e-3, adv=0.0, bn=0.0, oh=0.0, act=0.0,
+                 balance=0.0, bn_mmt=0.0, **common):
+        super().__init__(teacher, student, **common)
+        weights = dict(adv=adv, bn=bn, oh=oh, act=act, balance=balance)
+        if not any(weights.values()):
+            weights.update(self.default_weights)
+        self.weights = weights
+        self.generator = generator.to(self.device).train()
+        self.nz, self.g_steps = nz, g_steps
+        self.optimizer = torch.optim.Adam(self.generator.parameters(), lr_g, betas=(0.5, 0.999))
+        self.bn_stats = BNStatistics(teacher, bn_mmt) if weights["bn"] > 0 else None
+        # The activation term reads the features entering the teacher's last linear layer.
+        classifier = [m for m in teacher.modules() if isinstance(m, nn.Linear)][-1:]
+        self.penultimate = FeatureHooks(classifier, inputs=True)
+        distributed.broadcast_module_(self.generator)
+
+    def generator_loss(self, x):
+        w = self.weights
+        x = self.normalizer(x)
+        bn_hooks = self.bn_stats.attached() if self.bn_stats else contextlib.nullcontext()
+        with self.autocast(), bn_hooks, self.penultimate.attached():
+            t_logits = self.teacher(x)
+        parts = {}
+        if w["oh"] > 0:
+            parts["loss_oh"] = one_hot_loss(t_logits, t_logits.argmax(1))
+        if w["act"] > 0:
+            parts["loss_act"] = activation_loss(self.penultimate.features[0])
+        if w["balance"] > 0:
+            parts["loss_balance"] = class_balance_loss(t_logits)
+        if w["bn"] > 0:
+            parts["loss_bn"] = self.bn_stats.loss()
+        if w["adv"] > 0 and self.adversarial is not None:
+            with self.autocast():
+                s_logits = self.student(x)
+            parts["loss_adv"] = self.adversarial(s_logits, t_logits)
+        loss = sum(w[name[len("loss_"):]] * value for name, value in parts.items())
+        return loss, {k: v.detach() for k, v in parts.items()}
+
+    def synthesize(self):
+        """g_steps generator updates on fresh latent batches."""
+        self.epoch += 1
+        with self.synthesis_mode():
+            for _ in range(self.g_steps):
+                z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device)
+                x = self.generator(z)
+                loss, parts = self.generator_loss(x)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                distributed.average_gradients(list(self.generator.parameters()))
+                self.optimizer.step()
+        if self.bn_stats is not None:
+            self.bn_stats.update_moving()
+        return {"images": x.detach(), "loss": loss.detach(), **parts}
+
+    @torch.no_grad()
+    def sample(self):
+        z = torch.randn(self.sample_batch_size, self.nz, device=self.device)
+        return self.normalizer(self.generator(z))
+
+    def state_dict(self):
+        state = {**super().state_dict(), "generator": self.generator.state_dict(),
+                 "optimizer": self.optimizer.state_dict()}
+        if self.bn_stats is not None:
+            state["bn_stats"] = self.bn_stats.state_dict()
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.generator.load_state_dict(state["generator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.bn_stats is not None:
+            self.bn_stats.load_state_dict(state["bn_stats"])

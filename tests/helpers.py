@@ -1,0 +1,21 @@
+"""Small generated data and models for tests."""
+import torch
+import torch.nn as nn
+from torch.utils.data import TensorDataset
+
+
+def make_blobs(n, num_classes=4, channels=1, size=32, seed=0):
+    """Class k = a bright square at a class-specific position + noise; learnable in a few steps."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % num_classes
+    x = 0.1 * torch.randn(n, channels, size, size, generator=g)
+    step = size // num_classes
+    for k in range(num_classes):
+        x[y == k, :, k * step:(k + 1) * step, k * step:(k + 1) * step] += 2.0
+    return TensorDataset(x, y)
+
+
+def small_classifier(seed):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))

@@ -1,0 +1,122 @@
+"""Every baseline behind --method: end-to-end runs, their loss terms, and the online alternation."""
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import datafree_kd
+from datafree.distill import distill_epoch
+from datafree.synthesis import SYNTHESIZERS, DFADSynthesizer, Generator, ZSKTSynthesizer
+from datafree.synthesis import losses
+from datafree.synthesis.augment import Normalizer
+from datafree.synthesis.pool import load_image_folder
+from engine.device import Precision
+from helpers import small_classifier
+
+
+def method_flags(method, tmp_path, teacher_ckpt):
+    return ["--method", method, "--teacher", "resnet8", "--student", "resnet8", "--dataset", "fmnist",
+            "--teacher_ckpt", teacher_ckpt, "--epochs", "1", "--batch_size", "8", "--synthesis_batch_size", "8",
+            "--kd_steps", "2", "--ep_steps", "4", "--g_steps", "2", "--ngf", "8", "--lr", "0.05", "--lr_g", "1e-3",
+            "--bn", "1", "--oh", "1", "--adv", "1", "--act", "0.1", "--balance", "1", "--cr", "0.8", "--cr_T", "0.2",
+            "--T", "20", "-j", "0", "--seed", "0", "--save_dir", str(tmp_path)]
+
+
+@pytest.mark.parametrize("method", sorted(SYNTHESIZERS))
+def test_one_epoch_of_every_method_writes_a_summary(method, tiny_data, tiny_teacher, tmp_path):
+    datafree_kd.main(method_flags(method, tmp_path, tiny_teacher))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["method"] == method and summary["epochs_done"] == 1
+    assert summary["kd_seconds"] > 0 and 0 <= summary["last_acc1"] <= 100
+    assert (tmp_path / "synthetic.png").is_file() and (tmp_path / "last.pth").is_file()
+
+
+def test_class_balance_is_minimal_for_a_uniform_mean_prediction():
+    uniform = torch.tensor([[5.0, 0.0], [0.0, 5.0]])           # mean prediction (0.5, 0.5)
+    skewed = torch.tensor([[5.0, 0.0], [5.0, 0.0]])
+    assert losses.class_balance_loss(uniform).item() == pytest.approx(-torch.log(torch.tensor(2.0)).item(), abs=1e-3)
+    assert losses.class_balance_loss(skewed).item() > losses.class_balance_loss(uniform).item()
+    flat = torch.zeros(4, 10)
+    assert losses.class_balance_loss(flat).item() == pytest.approx(-torch.log(torch.tensor(10.0)).item(), rel=1e-6)
+
+
+def test_activation_term_is_minus_mean_absolute_feature():
+    f = torch.tensor([[1.0, -3.0], [0.5, 0.5]])
+    assert losses.activation_loss(f).item() == pytest.approx(-1.25)
+
+
+def test_contrastive_term_prefers_the_positive_pair():
+    anchor = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    aligned = losses.contrastive_loss(anchor, anchor.clone(), torch.tensor([[-1.0, 0.0]]), 0.2)
+    swapped = losses.contrastive_loss(anchor, anchor.flip(0), torch.tensor([[-1.0, 0.0]]), 0.2)
+    assert aligned.item() < 0.1 < swapped.item()
+    # Hand-computed: logits (1/T)[[1, 0, -1], [0, 1, 0]] with T = 0.2, targets (0, 1).
+    logits = torch.tensor([[5.0, 0.0, -5.0], [0.0, 5.0, 0.0]])
+    assert aligned.item() == pytest.approx(F.cross_entropy(logits, torch.tensor([0, 1])).item(), rel=1e-5)
+
+
+def test_zskt_and_dfad_generators_maximise_the_discrepancy():
+    t = torch.tensor([[2.0, 0.0, 0.0]])
+    close, far = torch.tensor([[1.5, 0.0, 0.0]]), torch.tensor([[0.0, 2.0, 0.0]])
+    for adversarial in (ZSKTSynthesizer.adversarial, DFADSynthesizer.adversarial):
+        assert adversarial(far, t).item() < adversarial(close, t).item() < 0
+    assert ZSKTSynthesizer.adversarial(t, t).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_dfad_uses_l1_on_logits_for_generator_and_student():
+    s, t = torch.tensor([[1.0, 2.0]]), torch.tensor([[2.0, 0.0]])
+    assert DFADSynthesizer.student_loss(s, t).item() == pytest.approx(1.5)
+    assert DFADSynthesizer.adversarial(s, t).item() == pytest.approx(-1.5)
+    assert ZSKTSynthesizer.student_loss is None        # KL at --T
+
+
+def online_synth(cls, g_steps):
+    teacher, student = small_classifier(0).eval(), small_classifier(1)
+    return cls(teacher, student, Generator(nz=8, ngf=4, img_size=8, nc=1), nz=8, num_classes=3, img_shape=(1, 8, 8),
+               normalizer=Normalizer((0.5,), (0.5,)), device=torch.device("cpu"), synthesis_batch_size=6,
+               batch_size=4, g_steps=g_steps, lr_g=0.01)
+
+
+@pytest.mark.parametrize("method", ["dafl", "zskt", "dfq", "dfad"])
+def test_online_methods_alternate_generator_and_student_steps(method):
+    synth = online_synth(SYNTHESIZERS[method], g_steps=3)
+    assert synth.online and any(synth.weights.values())
+    optimizer = torch.optim.SGD(synth.student.parameters(), lr=0.01)
+    events = []
+    for opt, tag in ((synth.optimizer, "G"), (optimizer, "S")):
+        real = opt.step
+        opt.step = lambda *a, _real=real, _tag=tag, **k: (events.append(_tag), _real(*a, **k))[1]
+    g_before = [p.detach().clone() for p in synth.generator.parameters()]
+    s_before = [p.detach().clone() for p in synth.student.parameters()]
+    out = distill_epoch(synth, synth.student, synth.teacher, optimizer, Precision(torch.device("cpu"), False),
+                        ep_steps=4, kd_steps=2, T=1.0)
+    assert "".join(events) == "GGGSSGGGSS"
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, synth.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(s_before, synth.student.parameters()))
+    assert out["synthesis_seconds"] > 0
+    assert synth.sample().shape == (4, 1, 8, 8)   # fresh samples, no pool
+    assert not hasattr(synth, "pool")
+
+
+def test_cmi_init_loads_a_folder_of_images(tmp_path):
+    from PIL import Image
+    for i in range(3):
+        Image.fromarray((torch.rand(10, 12) * 255).byte().numpy(), mode="L").save(tmp_path / f"{i}.png")
+    images = load_image_folder(str(tmp_path), (1, 8, 8))
+    assert images.shape == (3, 1, 8, 8) and images.min() >= 0 and images.max() <= 1
+
+
+def test_deepinv_keeps_pixels_valid_and_lowers_its_loss():
+    teacher, student = small_classifier(0).eval(), small_classifier(1)
+    synth = SYNTHESIZERS["deepinv"](teacher, student, num_classes=3, img_shape=(1, 8, 8),
+                                    normalizer=Normalizer((0.5,), (0.5,)), device=torch.device("cpu"),
+                                    synthesis_batch_size=8, batch_size=4, g_steps=30, lr_g=0.1, bn=1.0, oh=1.0,
+                                    tv=0.1)
+    recorded = []
+    real = synth.inversion_loss
+    synth.inversion_loss = lambda x, t: (lambda out: (recorded.append(out[0].item()), out)[1])(real(x, t))
+    out = synth.synthesize()
+    assert out["images"].min() >= 0 and out["images"].max() <= 1
+    assert min(recorded[-5:]) < recorded[0]
+    assert len(synth.pool) == 8
