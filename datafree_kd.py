@@ -209,7 +209,8 @@ def write_summary(log, args, state, run):
                 last_acc5=state["last_acc5"], epochs_done=state["epoch"], epochs=args.epochs,
                 synthesis_seconds=state["synthesis_seconds"], kd_seconds=state["kd_seconds"],
                 wall_seconds=state["wall_seconds"], device=describe_device(run.device), world_size=run.world_size,
-                g_steps=args.g_steps, kd_steps=args.kd_steps, ep_steps=args.ep_steps, batch_size=args.batch_size,
+                g_steps=args.g_steps, kd_steps=args.kd_steps, ep_steps=args.ep_steps, warmup=args.warmup,
+                batch_size=args.batch_size,
                 synthesis_batch_size=args.synthesis_batch_size, seed=args.seed, log_tag=args.log_tag)
 
 
