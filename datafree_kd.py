@@ -9,10 +9,11 @@ from torchvision.utils import save_image
 
 import registry
 from datafree.distill import distill_epoch
-from datafree.synthesis import SYNTHESIZERS, Generator
+from datafree.synthesis import SYNTHESIZERS
+from datafree.synthesis.generator import DeepGenerator, Generator
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
-from engine.checkpoint import load_checkpoint, load_state_strict, load_weights, save_atomic
+from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
 from engine.cli import add_runtime_args, check_positive, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
@@ -94,11 +95,12 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer
     cls = SYNTHESIZERS[args.method]
     common = dict(teacher=teacher, student=student, num_classes=num_classes, img_shape=img_shape,
                   normalizer=normalizer, device=run.device)
-    if args.fp16 and run.device.type == "cuda" and torch.cuda.is_bf16_supported():
-        common["autocast_dtype"] = torch.bfloat16   # no loss scaling needed, so meta-gradients stay plain sums
+    # bf16 or full precision: no loss scaling, so meta-gradients stay plain sums of the inner gradients
+    common["autocast_dtype"] = run.precision.unscaled_dtype
     if cls.needs_generator:
         nz = args.nz or cls.default_nz
-        common["generator"] = Generator(nz=nz, ngf=args.ngf, img_size=img_shape[-1], nc=img_shape[0])
+        generator_cls = DeepGenerator if img_shape[-1] > 64 else Generator
+        common["generator"] = generator_cls(nz=nz, ngf=args.ngf, img_size=img_shape[-1], nc=img_shape[0])
         common["nz"] = nz
     return cls.from_args(args, **common)
 
@@ -115,11 +117,12 @@ def main(argv=None, synthesizer_hook=None):
     img_shape = (channels, size, size)
     teacher = registry.get_model(args.teacher, num_classes=num_classes, in_channels=channels)
     student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
-    load_weights(teacher, args.teacher_ckpt, what="teacher checkpoint")
+    registry.load_teacher(teacher, args.teacher, args.teacher_ckpt)
     _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)   # the real train split is never read
 
     run = start_run(args, f"datafree-{args.method}")
     log = run.logger
+    args.resume = distributed.broadcast_object(args.resume)   # `auto` must not resume on some nodes only
     teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
     student = to_device(student, run, args.channels_last)
     ddp_student = wrap_ddp(student, run.device)
@@ -162,6 +165,7 @@ def main(argv=None, synthesizer_hook=None):
         out = distill_epoch(synthesizer, ddp_student, teacher, optimizer, run.precision, args.ep_steps,
                             args.kd_steps, args.T, train_student=epoch >= args.warmup,
                             log_every=args.print_freq, log=log.info)
+        distributed.broadcast_buffers_(student)   # evaluate, checkpoint and synthesize against rank 0's student
         info, syn_time, kd_time, kd_loss = out["info"], out["synthesis_seconds"], out["kd_seconds"], out["kd_loss"]
         if epoch >= args.warmup:
             scheduler.step()
@@ -175,9 +179,9 @@ def main(argv=None, synthesizer_hook=None):
             is_best = res["acc1"] > state["best_acc1"]
             state.update(best_acc1=max(state["best_acc1"], res["acc1"]), last_acc1=res["acc1"], last_acc5=res["acc5"])
             metrics = {"acc1": res["acc1"], "acc5": res["acc5"], "val_loss": res["loss"]}
-            log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
-                     f"Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
-                     f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
+            log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
+        log.info(f"[Train] Epoch={epoch} Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
+                 f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
         state["wall_seconds"] = time.time() - wall_start
         scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
         log.scalars(epoch, **metrics, kd_loss=kd_loss, lr=optimizer.param_groups[0]["lr"],

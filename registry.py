@@ -2,8 +2,10 @@
 import os
 
 from torchvision import datasets
+from torchvision import models as tv_models
 from torchvision import transforms as T
 
+from engine.checkpoint import load_weights
 from engine.datasets import IdxImageDataset, find_idx_folder
 from engine.errors import UserError
 from models import MODEL_DICT
@@ -47,10 +49,35 @@ def dataset_info(name):
     return DATASET_INFO[canonical_dataset(name)]
 
 
+# ImageNet models: torchvision's architectures (and state_dict names), weights only from a local file.
+# name -> (torchvision constructor, name of the weights torchvision downloads for it)
+IMAGENET_MODELS = {
+    "resnet50_imagenet": ("resnet50", "IMAGENET1K_V1"),
+    "resnet18_imagenet": ("resnet18", "IMAGENET1K_V1"),
+    "mobilenetv2_imagenet": ("mobilenet_v2", "IMAGENET1K_V1"),
+}
+
+
 def get_model(name, num_classes, in_channels=3, pretrained=False, **kwargs):
+    if name in IMAGENET_MODELS:
+        if in_channels != 3:
+            raise UserError(f"{name} takes 3-channel images, not {in_channels}: use it with an RGB dataset")
+        return getattr(tv_models, IMAGENET_MODELS[name][0])(weights=None, num_classes=num_classes, **kwargs)
     if name not in MODEL_DICT:
-        raise UserError(f"unknown model '{name}': choose one of {', '.join(sorted(MODEL_DICT))}")
+        names = sorted([*MODEL_DICT, *IMAGENET_MODELS])
+        raise UserError(f"unknown model '{name}': choose one of {', '.join(names)}")
     return MODEL_DICT[name](num_classes=num_classes, in_channels=in_channels, **kwargs)
+
+
+def load_teacher(model, name, path):
+    """Load the teacher's weights from `path` (a state_dict, or a dict holding one under 'state_dict')."""
+    if name in IMAGENET_MODELS and not os.path.isfile(path):
+        ctor, weights = IMAGENET_MODELS[name]
+        raise UserError(f"teacher weights not found: {path}; {name} uses torchvision's ImageNet weights: on a "
+                        f"machine with internet access run python -c \"import torch, torchvision; torch.save("
+                        f"torchvision.models.{ctor}(weights='{weights}').state_dict(), '{path}')\" "
+                        f"and copy the file there (or pass --teacher_ckpt)")
+    return load_weights(model, path, what="teacher checkpoint")
 
 
 def _cifar_like_transforms(name, size, pad_to=None):
@@ -117,8 +144,9 @@ def get_dataset(name, data_root="data", return_transform=False):
     elif name == "imagenet":
         root = os.path.join(data_root, "ILSVRC2012")
         norm = T.Normalize(**NORMALIZE_DICT[name])
-        train_tf = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), to_tensor, norm])
-        val_tf = T.Compose([T.Resize(256), T.CenterCrop(224), to_tensor, norm])
+        size = DATASET_INFO[name][2]
+        train_tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), to_tensor, norm])
+        val_tf = T.Compose([T.Resize(size * 256 // 224), T.CenterCrop(size), to_tensor, norm])
         train_dst = _image_folder(root, "train", train_tf, name)
         val_dst = _image_folder(root, "val", val_tf, name)
     else:  # tiny_imagenet

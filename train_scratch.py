@@ -69,7 +69,7 @@ def main(argv=None):
     res = None
     for epoch in range(start_epoch, args.epochs):
         if args.seed is not None:
-            seed_everything(args.seed + epoch)
+            seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
         t0 = run.elapsed()
         loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
         train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}")

@@ -6,7 +6,7 @@ import torch
 
 import registry
 from engine import distributed
-from engine.checkpoint import load_checkpoint, load_state_strict, load_weights, save_atomic
+from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
 from engine.cli import add_runtime_args, check_positive, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
@@ -52,7 +52,7 @@ def main(argv=None):
         raise UserError(f"--transfer_set {args.transfer_set} has a different channel count from --dataset {args.dataset}")
     teacher = registry.get_model(args.teacher, num_classes=num_classes, in_channels=channels)
     student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
-    load_weights(teacher, args.teacher_ckpt, what="teacher checkpoint")
+    registry.load_teacher(teacher, args.teacher, args.teacher_ckpt)
     _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)
     _, transfer_dst, _ = registry.get_dataset(args.transfer_set, args.data_root)
     # Labels of another dataset mean nothing to this teacher: only the KD term applies then.
@@ -88,7 +88,7 @@ def main(argv=None):
     res = None
     for epoch in range(start_epoch, args.epochs):
         if args.seed is not None:
-            seed_everything(args.seed + epoch)
+            seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
         loader = make_loader(transfer_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
         train_res = kd_epoch(ddp_student, teacher, loader, optimizer, run.device, run.precision,
                              T=args.T, alpha=alpha, beta=args.beta, desc=f"epoch {epoch}")

@@ -2,6 +2,7 @@
 import time
 
 import torch
+from tqdm import tqdm
 
 from engine.train import kd_step
 
@@ -30,7 +31,7 @@ def distill_epoch(synthesizer, student, teacher, optimizer, precision, ep_steps,
         if not train_student:
             continue
         t0, sample_time = time.time(), 0.0
-        for step in range(kd_steps):
+        for step in tqdm(range(kd_steps), desc="kd", leave=False, disable=None):
             if synthesizer.online:
                 _sync(device)
                 ts = time.time()

@@ -49,6 +49,9 @@ def load_weights(model, path, what="checkpoint", key="state_dict"):
 
 def load_state_strict(model, state, source):
     own = model.state_dict()
+    # Weights saved before BatchNorm counted its batches (e.g. torchvision's original ImageNet files) lack
+    # these counters; they only matter for momentum=None, so the model's own values stand in.
+    state = {**{k: v for k, v in own.items() if k.endswith("num_batches_tracked")}, **state}
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]

@@ -24,7 +24,8 @@ def add_runtime_args(parser, save_dir_default):
     g.add_argument("--channels_last", action="store_true", help="channels_last memory format (fast on CUDA)")
     g.add_argument("-j", "--workers", default=4, type=int, metavar="N", help="data loading workers")
     g.add_argument("--gpu", default=None, type=int, help="GPU id (CPU when no GPU exists)")
-    g.add_argument("--dist_backend", default=None, help="nccl (GPU) or gloo (CPU); chosen automatically")
+    g.add_argument("--dist_backend", default=None, choices=("nccl", "gloo"),
+                   help="under torchrun: nccl (GPU) or gloo (CPU); default: nccl on GPUs, gloo on CPU")
     # Upstream's launcher flags: accepted so old commands parse; torchrun's environment decides the layout.
     g.add_argument("--world_size", default=-1, type=int, help=argparse.SUPPRESS)
     g.add_argument("--rank", default=-1, type=int, help=argparse.SUPPRESS)
@@ -70,6 +71,8 @@ def start_run(args, name):
                         "e.g. torchrun --nproc_per_node 4 datafree_kd.py ...")
     device = select_device(args.gpu)
     rank, world = distributed.init_distributed(args.dist_backend, device)
+    if args.seed is None:
+        torch.seed()   # every process starts from torch's fixed default seed: ranks would draw the same samples
     if args.seed is not None and device.type == "cuda":
         torch.backends.cudnn.benchmark = False
     elif device.type == "cuda":

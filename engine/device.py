@@ -46,6 +46,16 @@ class Precision:
         use_scaler = self.enabled and device.type == "cuda" and self.dtype == torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
 
+    @property
+    def unscaled_dtype(self):
+        """bf16 when enabled and supported, else None: for backward passes that take no loss scaling
+        (e.g. gradients summed across inner steps before one optimizer step)."""
+        if not self.enabled:
+            return None
+        if self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return None
+        return torch.bfloat16
+
     def autocast(self):
         if not self.enabled:
             return contextlib.nullcontext()
@@ -60,7 +70,7 @@ class Precision:
 
 
 def seed_everything(seed):
-    """Seed python, numpy and torch (all devices). `None` leaves everything random."""
+    """Seed python, numpy and torch (all devices). `None` changes nothing."""
     if seed is None:
         return
     random.seed(seed)

@@ -1,8 +1,18 @@
-"""torchrun / DistributedDataParallel helpers. Single-process runs see world_size 1 and no-ops."""
+"""torchrun / DistributedDataParallel helpers. Single-process runs see world_size 1 and no-ops.
+
+Identical on every rank of a run: trained parameters (student by DDP, generator by all-reduced (meta-)gradients
+and a broadcast after each random re-initialisation), optimizer states, the image pool (all-gathered) and, at
+the end of every epoch, the student's BatchNorm buffers (rank 0's). Per rank by design: random streams (latent
+codes, targets, augmentation, pool sampling), everything computed from a rank's own share of a batch (BatchNorm
+batch statistics in the generator and in the teacher's BN loss, the inner generator copy of a meta step), and
+what accumulates from it: the generator's BatchNorm running buffers (never used: it always runs in training mode)
+and the teacher's BN-loss moving estimates (--bn_mmt; a resumed run restarts every rank from rank 0's)."""
 import os
 
 import torch
 import torch.distributed as dist
+
+from .errors import UserError
 
 
 def init_distributed(backend=None, device=None):
@@ -10,9 +20,11 @@ def init_distributed(backend=None, device=None):
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
+    on_gpu = device is not None and device.type == "cuda"
+    backend = backend or ("nccl" if on_gpu else "gloo")
+    if backend == "nccl" and not on_gpu:
+        raise UserError("--dist_backend nccl needs GPUs: use --dist_backend gloo on CPU")
     if not dist.is_initialized():
-        if backend is None:
-            backend = "nccl" if (device is not None and device.type == "cuda") else "gloo"
         dist.init_process_group(backend=backend, init_method="env://")
     return dist.get_rank(), dist.get_world_size()
 
@@ -60,10 +72,29 @@ def average_gradients(params):
         offset += g.numel()
 
 
-def broadcast_module_(module, src=0):
+def broadcast_(tensors, src=0):
+    """Overwrite `tensors` in place with rank `src`'s values."""
     if is_distributed():
-        for t in list(module.parameters()) + list(module.buffers()):
+        for t in tensors:
             dist.broadcast(t.data, src)
+
+
+def broadcast_module_(module, src=0):
+    broadcast_(list(module.parameters()) + list(module.buffers()), src)
+
+
+def broadcast_buffers_(module, src=0):
+    """BatchNorm running statistics drift apart when each rank updates them from its own batches."""
+    broadcast_(list(module.buffers()), src)
+
+
+def broadcast_object(obj, src=0):
+    """Rank `src`'s value of a picklable object, on every rank."""
+    if not is_distributed():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src)
+    return box[0]
 
 
 def share_of(total):

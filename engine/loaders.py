@@ -4,13 +4,20 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from . import distributed
 from .device import seed_worker
+from .errors import UserError
 
 
 def make_loader(dataset, batch_size, train, workers, device, seed=None, epoch=0):
-    """Global `batch_size` is split over ranks; training loaders shuffle with a generator seeded per epoch."""
-    per_rank = max(1, distributed.share_of(batch_size)) if train else batch_size
+    """Global `batch_size` is split over ranks; training loaders shuffle with a generator seeded per epoch.
+
+    Distributed training splits every epoch evenly over the ranks (DistributedSampler); evaluation loaders
+    read the whole dataset on every rank."""
+    per_rank = batch_size
+    if train:
+        per_rank = _per_rank_batch(batch_size)
     generator = torch.Generator()
-    generator.manual_seed((seed if seed is not None else torch.initial_seed()) + epoch)
+    # The rank only varies worker augmentation streams; the sampler's shuffle is shared by all ranks.
+    generator.manual_seed((seed if seed is not None else torch.initial_seed()) + epoch + 1009 * distributed.rank())
     sampler = None
     if train and distributed.is_distributed():
         sampler = DistributedSampler(dataset, shuffle=True, seed=seed or 0)
@@ -18,3 +25,11 @@ def make_loader(dataset, batch_size, train, workers, device, seed=None, epoch=0)
     return DataLoader(dataset, batch_size=per_rank, shuffle=(train and sampler is None), sampler=sampler,
                       num_workers=workers, pin_memory=(device.type == "cuda"), drop_last=False,
                       generator=generator, worker_init_fn=seed_worker, persistent_workers=False)
+
+
+def _per_rank_batch(batch_size):
+    # Equal shares: unequal ones would give ranks different batch counts and stall DDP's all-reduce.
+    world = distributed.world_size()
+    if batch_size % world:
+        raise UserError(f"--batch_size {batch_size} must be divisible by the number of processes ({world})")
+    return batch_size // world

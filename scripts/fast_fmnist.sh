@@ -24,14 +24,7 @@ else
     echo "SCHEDULE must be full or cpu, got '$SCHEDULE'" >&2; exit 2
 fi
 
-# name teacher student adv oh
-PAIRS=(
-    "r34 resnet34 resnet18 1.33 0.5"
-    "vgg vgg11 resnet18 1.0 0.5"
-    "wrn wrn40_2 wrn16_1 1.1 0.4"
-    "wrn401 wrn40_2 wrn40_1 1.1 0.4"
-    "wrn162 wrn40_2 wrn16_2 1.1 0.4"
-)
+source scripts/lib/pairs.sh
 declare -A LR_Z=([2]=0.015 [5]=0.01 [10]=0.01)
 declare -A LR_G=([2]=5e-3 [5]=3e-3 [10]=2e-3)
 

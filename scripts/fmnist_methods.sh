@@ -13,7 +13,7 @@ STUDENT=${STUDENT:-resnet8}
 EPOCHS=${EPOCHS:-30}
 STEPS=${STEPS:-20}            # KD steps per epoch, the same for every method
 BATCH=${BATCH:-128}
-G_SLOW=${G_SLOW:-50}          # g_steps of the per-batch optimisers (deepinv, cmi); upstream uses 1000 / 200-500
+G_SLOW=${G_SLOW:-40}          # g_steps of the per-batch optimisers (deepinv, cmi); upstream uses 1000 / 200-500
 OUT=${OUT:-run/fmnist_methods}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-3}
 

@@ -1,10 +1,42 @@
-"""DCGAN-like generator z -> image in [0, 1] (names match the upstream checkpoints: l1, conv_blocks)."""
+"""Generators z -> image in [0, 1] (names match the upstream checkpoints: l1, conv_blocks).
+
+`Generator` is the DCGAN-like network of the paper for small images; `DeepGenerator` upsamples four times
+instead of twice, for ImageNet-sized images."""
 import copy
 
 import torch.nn as nn
 
+from engine import distributed
 
-class Generator(nn.Module):
+
+class _LinearStemGenerator(nn.Module):
+    """z -> l1 (Linear) -> view (C, init_size, init_size) -> conv_blocks. Subclasses build the two parts."""
+
+    def forward(self, z):
+        out = self.l1(z)
+        out = out.view(out.shape[0], -1, self.init_size, self.init_size)
+        return self.conv_blocks(out)
+
+    def clone(self):
+        """An independent copy on the same device and dtype (shares no storage)."""
+        return copy.deepcopy(self)
+
+    def reset_l0(self):
+        """Re-initialise the first Linear layer; restores sample diversity late in training."""
+        layer = self.l1[0]
+        nn.init.normal_(layer.weight, 0.0, 0.02)
+        nn.init.zeros_(layer.bias)
+        distributed.broadcast_module_(layer)   # ranks draw different random numbers: all keep rank 0's
+
+    def reset_bn(self):
+        bns = [m for m in self.modules() if isinstance(m, nn.BatchNorm2d)]
+        for m in bns:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+        distributed.broadcast_([m.weight for m in bns] + [m.bias for m in bns])
+
+
+class Generator(_LinearStemGenerator):
     def __init__(self, nz=256, ngf=64, img_size=32, nc=3):
         super().__init__()
         if img_size % 4:
@@ -25,23 +57,22 @@ class Generator(nn.Module):
             nn.Sigmoid(),
         )
 
-    def forward(self, z):
-        out = self.l1(z)
-        out = out.view(out.shape[0], -1, self.init_size, self.init_size)
-        return self.conv_blocks(out)
 
-    def clone(self):
-        """An independent copy on the same device and dtype (shares no storage)."""
-        return copy.deepcopy(self)
+class DeepGenerator(_LinearStemGenerator):
+    """z -> Linear to 2ngf x s/16 x s/16 -> BN -> 4 x [Upsample x2, Conv3x3 (no bias), BN, LeakyReLU(0.2)]
+    -> Conv3x3 -> Sigmoid, with widths 2ngf, 2ngf, ngf, ngf, ngf (upstream's ImageNet generator widths and
+    resolutions: 14 -> 28 -> 56 -> 112 -> 224 for s = 224; ~6.7 M parameters at nz 256, ngf 64)."""
 
-    def reset_l0(self):
-        """Re-initialise the first Linear layer; restores sample diversity late in training."""
-        layer = self.l1[0]
-        nn.init.normal_(layer.weight, 0.0, 0.02)
-        nn.init.zeros_(layer.bias)
-
-    def reset_bn(self):
-        for m in self.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
+    def __init__(self, nz=256, ngf=64, img_size=224, nc=3):
+        super().__init__()
+        if img_size % 16:
+            raise ValueError(f"deep generator image size must be a multiple of 16, got {img_size}")
+        self.nz, self.init_size = nz, img_size // 16
+        self.l1 = nn.Sequential(nn.Linear(nz, ngf * 2 * self.init_size ** 2))
+        widths = [ngf * 2, ngf * 2, ngf, ngf, ngf]
+        layers = [nn.BatchNorm2d(widths[0])]
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, stride=1, padding=1, bias=False),
+                       nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [nn.Conv2d(ngf, nc, 3, stride=1, padding=1), nn.Sigmoid()]
+        self.conv_blocks = nn.Sequential(*layers)

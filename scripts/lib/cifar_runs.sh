@@ -7,14 +7,7 @@ DATASETS=${DATASETS:-"cifar10 cifar100"}
 ONLY=${ONLY:-}
 read -ra PY <<<"${PYTHON:-python}"   # e.g. PYTHON="torchrun --nproc_per_node 4"
 
-# name teacher student adv oh
-PAIRS=(
-    "r34 resnet34 resnet18 1.33 0.5"
-    "vgg vgg11 resnet18 1.0 0.5"
-    "wrn wrn40_2 wrn16_1 1.1 0.4"
-    "wrn401 wrn40_2 wrn40_1 1.1 0.4"
-    "wrn162 wrn40_2 wrn16_2 1.1 0.4"
-)
+source "$(dirname "${BASH_SOURCE[0]}")/pairs.sh"
 
 run_cifar() {
     local method=$1 tag=$2 flags=$3

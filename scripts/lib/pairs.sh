@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The paper's teacher/student pairs with upstream's per-teacher adversarial and one-hot weights (SPEC section 4).
+# name teacher student adv oh
+PAIRS=(
+    "r34 resnet34 resnet18 1.33 0.5"
+    "vgg vgg11 resnet18 1.0 0.5"
+    "wrn wrn40_2 wrn16_1 1.1 0.4"
+    "wrn401 wrn40_2 wrn40_1 1.1 0.4"
+    "wrn162 wrn40_2 wrn16_2 1.1 0.4"
+)

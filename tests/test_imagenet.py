@@ -1,0 +1,106 @@
+"""The ImageNet path: torchvision models from local weights, ImageFolder data, the deep generator, the script."""
+import json
+import os
+import shlex
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import datafree_kd
+import registry
+from datafree.synthesis.generator import DeepGenerator, Generator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def tiny_imagenet(tmp_path, monkeypatch):
+    """data_root with ILSVRC2012/{train,val}/<4 classes>/ of random PNGs; ImageNet shrunk to 4 classes at 96 px."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for c in range(4):
+            folder = tmp_path / "data" / "ILSVRC2012" / split / f"n0000000{c}"
+            folder.mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    monkeypatch.setitem(registry.DATASET_INFO, "imagenet", (4, 3, 96))
+    return tmp_path / "data"
+
+
+def torchvision_weights(path, name, num_classes):
+    """A bare torchvision state_dict without BatchNorm batch counters, like torchvision's original files."""
+    torch.manual_seed(0)
+    state = registry.get_model(name, num_classes=num_classes).state_dict()
+    torch.save({k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}, path)
+    return str(path)
+
+
+def test_fast_meta_on_imagefolder_with_torchvision_models(tiny_imagenet, tmp_path):
+    teacher_ckpt = torchvision_weights(tmp_path / "resnet18.pth", "resnet18_imagenet", 4)
+    held = {}
+    datafree_kd.main(["--method", "fast_meta", "--dataset", "imagenet", "--data_root", str(tiny_imagenet),
+                      "--teacher", "resnet18_imagenet", "--student", "resnet18_imagenet", "--teacher_ckpt",
+                      teacher_ckpt, "--epochs", "1", "--batch_size", "8", "--synthesis_batch_size", "4",
+                      "--g_steps", "2", "--kd_steps", "1", "--ep_steps", "1", "--ngf", "8", "--bn", "0.1",
+                      "--oh", "0.1", "--adv", "1", "--bn_mmt", "0.9", "--is_maml", "0", "--T", "5", "-j", "0",
+                      "--seed", "0", "--save_dir", str(tmp_path / "run")],
+                     synthesizer_hook=lambda synth: held.update(synth=synth))
+    assert isinstance(held["synth"].generator, DeepGenerator)
+    assert held["synth"].pool.tensor().shape == (4, 3, 96, 96)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["epochs_done"] == 1 and summary["teacher"] == "resnet18_imagenet"
+    assert summary["last_acc1"] is not None
+
+
+def test_missing_imagenet_teacher_weights_say_how_to_get_them(tiny_imagenet, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        datafree_kd.main(["--method", "fast_meta", "--dataset", "imagenet", "--data_root", str(tiny_imagenet),
+                          "--teacher", "resnet50_imagenet", "--student", "resnet18_imagenet",
+                          "--save_dir", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "checkpoints/pretrained/imagenet_resnet50_imagenet.pth" in err[0]
+    assert "torchvision.models.resnet50(weights='IMAGENET1K_V1')" in err[0]
+
+
+def test_imagenet_models_are_torchvision_architectures():
+    counts = {"resnet50_imagenet": 25_557_032, "resnet18_imagenet": 11_689_512, "mobilenetv2_imagenet": 3_504_872}
+    for name, count in counts.items():
+        model = registry.get_model(name, num_classes=1000)
+        assert sum(p.numel() for p in model.parameters()) == count, name
+    assert "fc.weight" in registry.get_model("resnet18_imagenet", num_classes=10).state_dict()
+    with pytest.raises(Exception, match="3-channel"):
+        registry.get_model("resnet18_imagenet", num_classes=10, in_channels=1)
+
+
+def test_deep_generator_makes_224_pixel_images_and_keeps_the_generator_interface():
+    torch.manual_seed(0)
+    gen = DeepGenerator(nz=16, ngf=4, img_size=224, nc=3)
+    x = gen(torch.randn(2, 16))
+    assert x.shape == (2, 3, 224, 224) and 0 <= x.min() and x.max() <= 1
+    assert {n.split(".")[0] for n, _ in gen.named_parameters()} == {"l1", "conv_blocks"}
+    before = {k: v.clone() for k, v in gen.state_dict().items()}
+    gen.reset_l0()
+    changed = {k for k, v in gen.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {"l1.0.weight", "l1.0.bias"}
+    with pytest.raises(ValueError, match="multiple of 16"):
+        DeepGenerator(img_size=100)
+    assert list(Generator(nz=8, ngf=4, img_size=32).state_dict())[:2] == ["l1.0.weight", "l1.0.bias"]
+
+
+def test_fast_imagenet_script_has_the_three_fast_50_runs():
+    out = subprocess.run(["bash", "scripts/fast_imagenet.sh"], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**os.environ, "DRY_RUN": "1", "PYTHON": "python"}).stdout
+    runs = [datafree_kd.build_parser().parse_args(shlex.split(line)[2:]) for line in out.splitlines()]
+    assert {a.student: a.adv for a in runs} == {"resnet50_imagenet": 0.1, "resnet18_imagenet": 1.0,
+                                                "mobilenetv2_imagenet": 0.1}
+    for a in runs:
+        assert (a.method, a.dataset, a.teacher, a.g_steps, a.kd_steps, a.ep_steps, a.batch_size, a.epochs) == (
+            "fast_meta", "imagenet", "resnet50_imagenet", 50, 100, 1000, 100, 400)
+        assert (a.bn, a.oh, a.T, a.lr, a.lr_g, a.lr_z, a.bn_mmt, a.is_maml, a.warmup) == (
+            0.1, 0.1, 5, 0.1, 2e-4, 0.01, 0.9, 0, 0)
+    assert len({a.save_dir for a in runs}) == 3
