@@ -44,6 +44,9 @@ def build_parser():
     g.add_argument("--bn_mmt", default=0, type=float, help="momentum when fitting batchnorm statistics")
     g.add_argument("--is_maml", default=1, type=int, help="meta gradient: 1 = MAML, 0 = Reptile")
     g.add_argument("--reptile_scale", default=67.0, type=float, help="Reptile meta-gradient scale")
+    g.add_argument("--pool_size", default=0, type=int, help="keep only the newest N synthetic images (0: all)")
+    g.add_argument("--pool_device", default="auto", choices=["auto", "cpu", "train"],
+                   help="where the image pool lives (auto: CPU for images larger than 64 px)")
     g.add_argument("--nz", default=None, type=int, help="generator latent size (default: the method's)")
     g.add_argument("--ngf", default=64, type=int, help="generator width")
     b = p.add_argument_group("basic")
@@ -70,8 +73,8 @@ def build_parser():
 def validate(args):
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
                    "eval_every")
-    check_positive(args, "g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z",
-                   allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z"))
+    check_positive(args, "g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
+                   allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size"))
     if args.kd_steps > args.ep_steps:
         raise UserError(f"--kd_steps ({args.kd_steps}) must not exceed --ep_steps ({args.ep_steps})")
     if not 0 <= args.bn_mmt < 1:

@@ -158,3 +158,18 @@ def test_reset_l0_reinitialises_only_the_first_linear():
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed == {"l1.0.weight", "l1.0.bias"}
     assert after["l1.0.bias"].abs().sum() == 0 and after["l1.0.weight"].std() < 0.03
+
+
+def test_capped_pool_keeps_only_the_newest_images_and_resumes():
+    pool = ImagePool(torch.device("cpu"), max_size=6, storage_device=torch.device("cpu"))
+    for value in range(4):                       # batches of 4 constant images: 0, 1, 2, 3 (x 1/255)
+        pool.add(torch.full((4, 1, 2, 2), value / 255))
+        assert len(pool) == min(4 * (value + 1), 6)
+    kept = sorted((pool.tensor()[:, 0, 0, 0]).tolist())
+    assert kept == [2, 2, 3, 3, 3, 3]             # the two oldest batches are gone
+    assert set((pool.sample(50) * 255).round().flatten().tolist()) <= {2.0, 3.0}
+    restored = ImagePool(torch.device("cpu"), max_size=6)
+    restored.load_state_dict(pool.state_dict())
+    restored.add(torch.full((1, 1, 2, 2), 9 / 255))
+    pool.add(torch.full((1, 1, 2, 2), 9 / 255))
+    assert torch.equal(restored.tensor(), pool.tensor())

@@ -99,11 +99,15 @@ class BestBatch:
 class InversionSynthesizer(Synthesizer):
     """Model inversion into an image pool: L = bn * L_bn + oh * L_oh + adv * L_adv (adv after warm-up)."""
 
-    def __init__(self, teacher, student, adv=0.0, bn=0.0, oh=0.0, bn_mmt=0.0, **common):
+    def __init__(self, teacher, student, adv=0.0, bn=0.0, oh=0.0, bn_mmt=0.0, pool_size=0, pool_device="auto",
+                 **common):
         super().__init__(teacher, student, **common)
         self.adv, self.bn, self.oh = adv, bn, oh
         self.bn_stats = BNStatistics(teacher, bn_mmt)
-        self.pool = ImagePool(self.device)
+        if pool_device == "auto":   # large images: host memory holds far more than the GPU
+            pool_device = "cpu" if self.img_shape[-1] > 64 else "train"
+        storage = torch.device("cpu") if pool_device == "cpu" else self.device
+        self.pool = ImagePool(self.device, max_size=pool_size, storage_device=storage)
 
     def inversion_loss(self, x, targets):
         """x in [0, 1]. Returns (loss, parts, teacher logits, augmented normalised x)."""

@@ -1,14 +1,22 @@
-"""In-memory pool of every synthesized image, stored as uint8 on the training device."""
+"""In-memory pool of synthesized images, stored as uint8 (on the training device unless told otherwise)."""
 import torch
 
 from engine import distributed
 
 
 class ImagePool:
-    def __init__(self, device, capacity=1024):
+    """uint8 images on `storage_device` (default: the training device), sampled onto `device`.
+
+    With `max_size` > 0 only the newest `max_size` images are kept (a ring buffer): ImageNet-sized runs would
+    otherwise hold every image ever synthesized."""
+
+    def __init__(self, device, capacity=1024, max_size=0, storage_device=None):
         self.device = device
+        self.storage = storage_device or device
+        self.max_size = max_size
         self.images = None
         self.size = 0
+        self.next = 0           # ring-buffer write position once the pool is full
         self.capacity = capacity
 
     def __len__(self):
@@ -19,35 +27,49 @@ class ImagePool:
         x = x.detach()
         if distributed.is_distributed():
             x = _all_gather_cat(x)
-        q = x.clamp(0, 1).mul(255).round().to(torch.uint8)
+        q = x.clamp(0, 1).mul(255).round().to(torch.uint8).to(self.storage)
+        if self.max_size:
+            self._add_ring(q[-self.max_size:])
+            return
         if self.images is None:
-            self.images = torch.empty((max(self.capacity, len(q)),) + q.shape[1:], dtype=torch.uint8, device=self.device)
+            self.images = self._empty(max(self.capacity, len(q)), q)
         if self.size + len(q) > len(self.images):
-            grown = torch.empty((max(2 * len(self.images), self.size + len(q)),) + q.shape[1:],
-                                dtype=torch.uint8, device=self.device)
+            grown = self._empty(max(2 * len(self.images), self.size + len(q)), q)
             grown[:self.size] = self.images[:self.size]
             self.images = grown
         self.images[self.size:self.size + len(q)] = q
         self.size += len(q)
 
+    def _add_ring(self, q):
+        if self.images is None:
+            self.images = self._empty(self.max_size, q)
+        idx = (self.next + torch.arange(len(q), device=self.storage)) % self.max_size
+        self.images[idx] = q
+        self.next = (self.next + len(q)) % self.max_size
+        self.size = min(self.size + len(q), self.max_size)
+
+    def _empty(self, n, like):
+        return torch.empty((n,) + like.shape[1:], dtype=torch.uint8, device=self.storage)
+
     def sample(self, batch_size):
         """A batch drawn uniformly (with replacement) from everything stored, as float in [0, 1]."""
         if self.size == 0:
             raise RuntimeError("the image pool is empty: synthesize() before sample()")
-        idx = torch.randint(0, self.size, (batch_size,), device=self.device)
-        return self.images[idx].float().div_(255)
+        idx = torch.randint(0, self.size, (batch_size,), device=self.storage)
+        return self.images[idx].to(self.device, non_blocking=True).float().div_(255)
 
     def tensor(self):
         return self.images[:self.size] if self.images is not None else torch.empty(0, dtype=torch.uint8)
 
     def state_dict(self):
-        return {"images": self.tensor().cpu()}
+        return {"images": self.tensor().cpu(), "next": self.next}
 
     def load_state_dict(self, state):
         images = state["images"]
-        self.images, self.size = None, 0
+        self.images, self.size, self.next = None, 0, state.get("next", 0)
         if len(images):
-            self.images = images.to(self.device).clone()
+            self.images = self._empty(max(len(images), self.max_size), images)
+            self.images[:len(images)] = images.to(self.storage)
             self.size = len(images)
 
 
