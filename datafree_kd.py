@@ -1,7 +1,6 @@
 """Data-free knowledge distillation: synthesize images from the teacher, distill the student on them."""
 import argparse
 import os
-import sys
 import time
 
 import torch

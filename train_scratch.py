@@ -6,7 +6,7 @@ import torch
 
 import registry
 from engine import distributed
-from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
+from engine.checkpoint import restore_training, save_atomic
 from engine.cli import add_runtime_args, check_positive, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import cli_entry
@@ -52,11 +52,9 @@ def main(argv=None):
     last_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}-last.pth")
     start_epoch, best_acc1, wall_before = 0, 0.0, 0.0
     if args.resume:
-        ckpt = load_checkpoint(args.resume, map_location=run.device)
-        load_state_strict(model, ckpt["state_dict"], f"checkpoint {args.resume}")
-        if "optimizer" in ckpt and not args.evaluate_only:
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
+        training = not args.evaluate_only
+        ckpt = restore_training(args.resume, run.device, model, optimizer if training else None,
+                                scheduler if training else None)
         start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
         wall_before = ckpt.get("wall_seconds", 0.0)
         log.info(f"resumed from {args.resume} at epoch {start_epoch} (best acc@1 {best_acc1:.2f})")

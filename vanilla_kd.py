@@ -6,7 +6,7 @@ import torch
 
 import registry
 from engine import distributed
-from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
+from engine.checkpoint import restore_training, save_atomic
 from engine.cli import add_runtime_args, check_positive, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
@@ -70,11 +70,9 @@ def main(argv=None):
     last_path, best_path = os.path.join(args.save_dir, "last.pth"), os.path.join(args.save_dir, "best.pth")
     start_epoch, best_acc1, wall_before, teacher_acc1 = 0, 0.0, 0.0, None
     if args.resume:
-        ckpt = load_checkpoint(args.resume, map_location=run.device)
-        load_state_strict(student, ckpt["state_dict"], f"checkpoint {args.resume}")
-        if "optimizer" in ckpt and not args.evaluate_only:
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
+        training = not args.evaluate_only
+        ckpt = restore_training(args.resume, run.device, student, optimizer if training else None,
+                                scheduler if training else None)
         start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
         wall_before, teacher_acc1 = ckpt.get("wall_seconds", 0.0), ckpt.get("teacher_acc1")
     if args.evaluate_only:

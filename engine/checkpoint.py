@@ -67,3 +67,15 @@ def load_state_strict(model, state, source):
         raise UserError(f"{source} does not fit the model ({'; '.join(parts)}): "
                         "check --model/--teacher/--student, --dataset (number of classes) and the channel count")
     model.load_state_dict(state, strict=True)
+
+
+def restore_training(path, device, model, optimizer=None, scheduler=None):
+    """Resume from a training checkpoint: the weights always, optimizer and scheduler state when given.
+    Returns the checkpoint dict for the caller's own counters."""
+    ckpt = load_checkpoint(path, map_location=device)
+    load_state_strict(model, ckpt["state_dict"], f"checkpoint {path}")
+    if optimizer is not None and "optimizer" in ckpt:
+        optimizer.load_state_dict(ckpt["optimizer"])
+    if scheduler is not None and "scheduler" in ckpt:
+        scheduler.load_state_dict(ckpt["scheduler"])
+    return ckpt

@@ -1,6 +1,5 @@
 """End to end on real Fashion-MNIST (CPU, a few minutes): a teacher trained on real data, then fast_meta
 distills a student from synthetic images only, against a control distilled from Gaussian noise."""
-import pytest
 from torch.utils.data import Subset
 
 import datafree_kd
