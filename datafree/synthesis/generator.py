@@ -10,7 +10,22 @@ from engine import distributed
 
 
 class _LinearStemGenerator(nn.Module):
-    """z -> l1 (Linear) -> view (C, init_size, init_size) -> conv_blocks. Subclasses build the two parts."""
+    """z -> l1 (Linear to widths[0] x s/k x s/k) -> BN -> [Upsample x2, Conv3x3 (no bias), BN, LeakyReLU(0.2)]
+    for each consecutive pair of `widths` -> Conv3x3 -> Sigmoid, with k = 2 ** (len(widths) - 1)."""
+
+    def __init__(self, nz, img_size, nc, widths):
+        super().__init__()
+        factor = 2 ** (len(widths) - 1)
+        if img_size % factor:
+            raise ValueError(f"{type(self).__name__} image size must be a multiple of {factor}, got {img_size}")
+        self.nz, self.init_size = nz, img_size // factor
+        self.l1 = nn.Sequential(nn.Linear(nz, widths[0] * self.init_size ** 2))
+        layers = [nn.BatchNorm2d(widths[0])]
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, stride=1, padding=1, bias=False),
+                       nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [nn.Conv2d(widths[-1], nc, 3, stride=1, padding=1), nn.Sigmoid()]
+        self.conv_blocks = nn.Sequential(*layers)
 
     def forward(self, z):
         out = self.l1(z)
@@ -37,42 +52,15 @@ class _LinearStemGenerator(nn.Module):
 
 
 class Generator(_LinearStemGenerator):
+    """The paper's generator (~2.3 M parameters at nz 256, ngf 64, 32 px): two upsamplings."""
+
     def __init__(self, nz=256, ngf=64, img_size=32, nc=3):
-        super().__init__()
-        if img_size % 4:
-            raise ValueError(f"generator image size must be a multiple of 4, got {img_size}")
-        self.nz, self.init_size = nz, img_size // 4
-        self.l1 = nn.Sequential(nn.Linear(nz, ngf * 2 * self.init_size ** 2))
-        self.conv_blocks = nn.Sequential(
-            nn.BatchNorm2d(ngf * 2),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(ngf * 2, ngf * 2, 3, stride=1, padding=1, bias=False),
-            nn.BatchNorm2d(ngf * 2),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(ngf * 2, ngf, 3, stride=1, padding=1, bias=False),
-            nn.BatchNorm2d(ngf),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ngf, nc, 3, stride=1, padding=1),
-            nn.Sigmoid(),
-        )
+        super().__init__(nz, img_size, nc, widths=[ngf * 2, ngf * 2, ngf])
 
 
 class DeepGenerator(_LinearStemGenerator):
-    """z -> Linear to 2ngf x s/16 x s/16 -> BN -> 4 x [Upsample x2, Conv3x3 (no bias), BN, LeakyReLU(0.2)]
-    -> Conv3x3 -> Sigmoid, with widths 2ngf, 2ngf, ngf, ngf, ngf (upstream's ImageNet generator widths and
-    resolutions: 14 -> 28 -> 56 -> 112 -> 224 for s = 224; ~6.7 M parameters at nz 256, ngf 64)."""
+    """Four upsamplings with upstream's ImageNet widths and resolutions (14 -> 28 -> 56 -> 112 -> 224 for s = 224;
+    ~6.7 M parameters at nz 256, ngf 64)."""
 
     def __init__(self, nz=256, ngf=64, img_size=224, nc=3):
-        super().__init__()
-        if img_size % 16:
-            raise ValueError(f"deep generator image size must be a multiple of 16, got {img_size}")
-        self.nz, self.init_size = nz, img_size // 16
-        self.l1 = nn.Sequential(nn.Linear(nz, ngf * 2 * self.init_size ** 2))
-        widths = [ngf * 2, ngf * 2, ngf, ngf, ngf]
-        layers = [nn.BatchNorm2d(widths[0])]
-        for c_in, c_out in zip(widths, widths[1:]):
-            layers += [nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, stride=1, padding=1, bias=False),
-                       nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, inplace=True)]
-        layers += [nn.Conv2d(ngf, nc, 3, stride=1, padding=1), nn.Sigmoid()]
-        self.conv_blocks = nn.Sequential(*layers)
+        super().__init__(nz, img_size, nc, widths=[ngf * 2, ngf * 2, ngf, ngf, ngf])
