@@ -16,7 +16,7 @@ from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
 from engine.cli import add_runtime_args, check_positive, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
-from engine.loaders import make_loader
+from engine.loaders import make_loader, take_subset
 from engine.train import evaluate, wrap_ddp
 
 
@@ -73,7 +73,8 @@ def validate(args):
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
                    "eval_every")
     check_positive(args, "g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
-                   allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size"))
+                   "val_subset", allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
+                                             "val_subset"))
     if args.kd_steps > args.ep_steps:
         raise UserError(f"--kd_steps ({args.kd_steps}) must not exceed --ep_steps ({args.ep_steps})")
     if not 0 <= args.bn_mmt < 1:
@@ -121,6 +122,7 @@ def main(argv=None, synthesizer_hook=None):
     student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
     registry.load_teacher(teacher, args.teacher, args.teacher_ckpt)
     _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)   # the real train split is never read
+    val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
 
     run = start_run(args, f"datafree-{args.method}")
     log = run.logger
@@ -217,7 +219,8 @@ def write_summary(log, args, state, run):
                 wall_seconds=state["wall_seconds"], device=describe_device(run.device), world_size=run.world_size,
                 g_steps=args.g_steps, kd_steps=args.kd_steps, ep_steps=args.ep_steps, warmup=args.warmup,
                 batch_size=args.batch_size,
-                synthesis_batch_size=args.synthesis_batch_size, seed=args.seed, log_tag=args.log_tag)
+                synthesis_batch_size=args.synthesis_batch_size, seed=args.seed, log_tag=args.log_tag,
+                val_subset=args.val_subset)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from engine.checkpoint import restore_training, save_atomic
 from engine.cli import add_runtime_args, check_positive, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import cli_entry
-from engine.loaders import make_loader
+from engine.loaders import make_loader, take_subset
 from engine.train import evaluate, make_scheduler, train_epoch, wrap_ddp
 
 
@@ -26,6 +26,8 @@ def build_parser():
     p.add_argument("--lr_decay_gamma", default=0.1, type=float)
     p.add_argument("--wd", "--weight_decay", dest="wd", default=5e-4, type=float)
     p.add_argument("--momentum", default=0.9, type=float)
+    p.add_argument("--train_subset", default=0, type=int, metavar="N",
+                   help="train on a fixed random N images of the train split (0: all; for CPU-sized schedules)")
     add_runtime_args(p, save_dir_default="checkpoints/scratch")
     return p
 
@@ -34,11 +36,14 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_positive(args, "epochs", "batch_size", "lr")
-    check_positive(args, "workers", "wd", allow_zero=("workers", "wd"))
+    check_positive(args, "workers", "wd", "train_subset", "val_subset",
+                   allow_zero=("workers", "wd", "train_subset", "val_subset"))
     seed_everything(args.seed)   # before any model is built: initial weights depend on it
     num_classes, channels, _ = registry.dataset_info(args.dataset)
     model = registry.get_model(args.model, num_classes=num_classes, in_channels=channels)
     _, train_dst, val_dst = registry.get_dataset(args.dataset, args.data_root)
+    train_dst = take_subset(train_dst, args.train_subset, "--train_subset")
+    val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
 
     run = start_run(args, "train_scratch")
     log = run.logger
@@ -64,12 +69,13 @@ def main(argv=None):
         log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
         return res
 
-    res = None
+    res, steps_per_epoch = None, 0
     for epoch in range(start_epoch, args.epochs):
         if args.seed is not None:
             seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
         t0 = run.elapsed()
         loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
+        steps_per_epoch = len(loader)
         train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}")
         scheduler.step()
         res = evaluate(model, val_loader, run.device, run.precision)
@@ -90,7 +96,8 @@ def main(argv=None):
         distributed.barrier()
 
     wall = wall_before + run.elapsed()
-    log.summary(model=args.model, dataset=args.dataset, best_acc1=best_acc1,
+    log.summary(method="scratch", model=args.model, dataset=args.dataset, best_acc1=best_acc1,
+                train_steps=steps_per_epoch * args.epochs, batch_size=args.batch_size, train_subset=args.train_subset, val_subset=args.val_subset,
                 last_acc1=res["acc1"] if res else None, epochs=args.epochs, wall_seconds=wall,
                 seconds_per_epoch=wall / max(args.epochs - start_epoch, 1) if res else None,
                 device=describe_device(run.device), checkpoint=best_path)

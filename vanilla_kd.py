@@ -10,7 +10,7 @@ from engine.checkpoint import restore_training, save_atomic
 from engine.cli import add_runtime_args, check_positive, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
-from engine.loaders import make_loader
+from engine.loaders import make_loader, take_subset
 from engine.train import evaluate, kd_epoch, make_scheduler, wrap_ddp
 
 
@@ -28,6 +28,8 @@ def build_parser():
                    help="comma-separated epochs for step decay (x0.1); empty: cosine annealing")
     p.add_argument("--wd", "--weight_decay", dest="wd", default=5e-4, type=float)
     p.add_argument("--momentum", default=0.9, type=float)
+    p.add_argument("--train_subset", default=0, type=int, metavar="N",
+                   help="distill on a fixed random N images of the transfer set (0: all; for CPU-sized schedules)")
     p.add_argument("--T", default=4, type=float, help="distillation temperature")
     p.add_argument("--alpha", default=0.0, type=float, help="weight of cross-entropy on real labels")
     p.add_argument("--beta", default=1.0, type=float, help="weight of the KD loss")
@@ -39,7 +41,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_positive(args, "epochs", "batch_size", "lr", "T")
-    check_positive(args, "workers", "wd", "alpha", "beta", allow_zero=("workers", "wd", "alpha", "beta"))
+    check_positive(args, "workers", "wd", "alpha", "beta", "train_subset", "val_subset",
+                   allow_zero=("workers", "wd", "alpha", "beta", "train_subset", "val_subset"))
     args.transfer_set = args.transfer_set or args.dataset
     if args.save_dir is None:
         tag = f"-{args.log_tag}" if args.log_tag else ""
@@ -55,6 +58,8 @@ def main(argv=None):
     registry.load_teacher(teacher, args.teacher, args.teacher_ckpt)
     _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)
     _, transfer_dst, _ = registry.get_dataset(args.transfer_set, args.data_root)
+    transfer_dst = take_subset(transfer_dst, args.train_subset, "--train_subset")
+    val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
     # Labels of another dataset mean nothing to this teacher: only the KD term applies then.
     alpha = args.alpha if args.transfer_set == args.dataset else 0.0
 
@@ -109,6 +114,8 @@ def main(argv=None):
             log.summary(method="vanilla_kd", dataset=args.dataset, transfer_set=args.transfer_set,
                         teacher=args.teacher, student=args.student, teacher_acc1=teacher_acc1, best_acc1=best_acc1,
                         last_acc1=res["acc1"], epochs_done=epoch + 1, epochs=args.epochs, synthesis_seconds=0.0,
+                        train_steps=len(loader) * (epoch + 1), batch_size=args.batch_size,
+                        train_subset=args.train_subset, val_subset=args.val_subset,
                         wall_seconds=wall, device=describe_device(run.device), world_size=run.world_size)
         distributed.barrier()
     log.info(f"Best: {best_acc1:.2f} -> {args.save_dir}")

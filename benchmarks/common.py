@@ -11,7 +11,18 @@ import torch
 def machine():
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()} cpu, {torch.get_num_threads()} threads"
+    return f"{_cpu_name()}, {torch.get_num_threads()} threads"
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()} cpu"
 
 
 def commit():

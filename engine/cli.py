@@ -32,6 +32,8 @@ def add_runtime_args(parser, save_dir_default):
     g.add_argument("--dist_url", default="env://", help=argparse.SUPPRESS)
     g.add_argument("--multiprocessing_distributed", action="store_true",
                    help="(upstream flag) launch with: torchrun --nproc_per_node N SCRIPT ...")
+    g.add_argument("--val_subset", default=0, type=int, metavar="N",
+                   help="evaluate on a fixed random N images of the test split (0: all; for CPU-sized schedules)")
     g.add_argument("--log_tag", default="")
     g.add_argument("-p", "--print_freq", default=0, type=int, metavar="N", help="log training every N steps")
     return g

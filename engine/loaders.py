@@ -1,6 +1,6 @@
 """DataLoaders whose order depends only on (seed, epoch), so a resumed run sees the same batches."""
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from . import distributed
 from .device import seed_worker
@@ -33,3 +33,14 @@ def _per_rank_batch(batch_size):
     if batch_size % world:
         raise UserError(f"--batch_size {batch_size} must be divisible by the number of processes ({world})")
     return batch_size // world
+
+
+def take_subset(dataset, n, flag):
+    """The first n items of one fixed shuffle (seed 0), so every run asking for n reads the same items; 0: all."""
+    if not n:
+        return dataset
+    if n > len(dataset):
+        raise UserError(f"{flag} {n} exceeds the {len(dataset)} items of the split: use at most {len(dataset)}, "
+                        f"or 0 for all")
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n]
+    return Subset(dataset, order.tolist())

@@ -4,5 +4,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/cifar_runs.sh
-run_cifar dfad "" "--batch_size 256 --lr 0.1 --epochs 200 --kd_steps 5 --ep_steps 400 --g_steps 1 --lr_g 1e-3
-                   --adv 1 --bn 0 --oh 0 --act 0 --balance 0"
+run_cifar dfad "" "${METHOD_FLAGS[dfad]}"

@@ -9,8 +9,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/cifar_runs.sh
 
-COMMON="--batch_size 256 --lr 0.2 --kd_steps 400 --ep_steps 400 --adv {adv} --bn 10.0 --oh {oh} --act 0 --balance 0
-        --T 20 --bn_mmt 0.9 --warmup 20 --epochs 220 --is_maml 1 --reset_l0 1 --reset_bn 0"
-run_cifar fast_meta -2 "$COMMON --g_steps 2 --lr_z 0.015 --lr_g 5e-3"
-run_cifar fast_meta -5 "$COMMON --g_steps 5 --lr_z 0.01 --lr_g 3e-3"
-run_cifar fast_meta -10 "$COMMON --g_steps 10 --lr_z 0.01 --lr_g 2e-3"
+for g in 2 5 10; do
+    run_cifar fast_meta "-$g" "${METHOD_FLAGS[fast_meta-$g]}"
+done

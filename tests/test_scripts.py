@@ -36,3 +36,58 @@ def test_baseline_scripts_parse_and_select_their_method(method):
     runs = [datafree_kd.build_parser().parse_args(argv) for argv in dry_run(f"{method}_cifar.sh", ONLY="wrn")]
     assert len(runs) == 2 and {a.method for a in runs} == {method}
     assert {a.dataset for a in runs} == {"cifar10", "cifar100"}
+
+
+def reproduce_commands(*args):
+    out = subprocess.run(["bash", "benchmarks/reproduce_fmnist.sh", *args], cwd=ROOT, capture_output=True, text=True,
+                         check=True, env={**os.environ, "DRY_RUN": "1", "PYTHON": "python"}).stdout
+    return [shlex.split(line)[1:] for line in out.splitlines()]
+
+
+def parse(argv):
+    import train_scratch
+    import vanilla_kd
+    parser = {"train_scratch.py": train_scratch, "vanilla_kd.py": vanilla_kd, "datafree_kd.py": datafree_kd}[argv[0]]
+    return argv[0], parser.build_parser().parse_args(argv[1:])
+
+
+@pytest.mark.parametrize("mode", ["--quick", None])
+def test_reproduce_fmnist_runs_every_row_for_the_four_pairs(mode):
+    runs = [parse(argv) for argv in reproduce_commands(*([mode] if mode else []))]
+    teacher_dir = "run/reproduce_fmnist_quick/teachers" if mode else "checkpoints/pretrained"
+    teachers = [a.model for script, a in runs if a.save_dir.startswith(teacher_dir)]
+    assert sorted(teachers) == ["resnet34", "vgg11", "wrn40_2"]
+    rows = [tuple(a.save_dir.split("/")[-2:]) for _, a in runs if not a.save_dir.startswith(teacher_dir)]
+    assert len(rows) == len(set(rows)) == 4 * 12
+    assert {p for p, _ in rows} == {"wrn", "wrn162", "r34", "vgg"}
+    datafree_runs = [a for script, a in runs if script == "datafree_kd.py"]
+    assert {(a.teacher, a.student) for a in datafree_runs} == {
+        ("wrn40_2", "wrn16_1"), ("wrn40_2", "wrn16_2"), ("resnet34", "resnet18"), ("vgg11", "resnet18")}
+    by_method = {}
+    for a in datafree_runs:
+        by_method.setdefault((a.method, a.g_steps), []).append(a)
+    assert set(by_method) == {("deepinv", 10 if mode else 1000), ("cmi", 10 if mode else 500), ("dafl", 1),
+                              ("zskt", 1), ("dfq", 1), ("dfad", 1), ("fast", 2), ("fast_meta", 2), ("fast_meta", 5),
+                              ("fast_meta", 10)}
+    for a in datafree_runs:
+        assert a.dataset == "fmnist" and a.resume == "auto"
+        assert a.teacher_ckpt.endswith(f"fmnist_{a.teacher}.pth")
+    if mode:
+        # Every student row gets the same 50 optimiser steps at batch 32.
+        for a in datafree_runs:
+            assert (a.epochs, a.ep_steps, a.batch_size, a.warmup, a.val_subset) == (5, 10, 32, 0, 1000)
+            assert a.kd_steps == (5 if a.method in ("dafl", "zskt", "dfq", "dfad") else 10)
+        for script, a in runs:
+            if script != "datafree_kd.py" and not a.save_dir.startswith(teacher_dir):
+                assert a.epochs * a.train_subset // a.batch_size == 50 and a.val_subset == 1000
+    else:
+        for a in datafree_runs:
+            assert a.batch_size == 256 and a.ep_steps == 400 and a.val_subset == 0
+
+
+def test_reproduce_fmnist_rejects_unknown_options_and_pairs():
+    bad = subprocess.run(["bash", "benchmarks/reproduce_fmnist.sh", "--fast"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "usage: bash benchmarks/reproduce_fmnist.sh [--quick]" in bad.stderr
+    bad = subprocess.run(["bash", "benchmarks/reproduce_fmnist.sh"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "DRY_RUN": "1", "ONLY": "wrn foo"})
+    assert bad.returncode == 2 and "ONLY: unknown pair 'foo'" in bad.stderr

@@ -45,3 +45,22 @@ def test_resumed_training_ends_with_the_same_weights(tiny_data, tmp_path, monkey
     assert full.keys() == resumed.keys()
     for k in full:
         assert torch.equal(full[k], resumed[k]), k
+
+
+def test_subsets_cut_the_train_and_test_splits(tiny_data, tmp_path):
+    train_scratch.main(flags(tmp_path, 1, ["--train_subset", "192", "--val_subset", "100"]))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["train_steps"] == 3 and summary["train_subset"] == 192 and summary["val_subset"] == 100
+    # Accuracy over 100 images is a multiple of 1%.
+    assert summary["best_acc1"] == round(summary["best_acc1"])
+
+
+def test_take_subset_is_fixed_and_refuses_too_many(tiny_data):
+    from engine.errors import UserError
+    from engine.loaders import take_subset
+    train, _ = tiny_data
+    a, b = take_subset(train, 100, "--train_subset"), take_subset(train, 100, "--train_subset")
+    assert a.indices == b.indices and len(set(a.indices)) == 100 and a.indices != list(range(100))
+    assert take_subset(train, 0, "--train_subset") is train
+    with pytest.raises(UserError, match="--train_subset 5000 exceeds the 1024 items"):
+        take_subset(train, 5000, "--train_subset")

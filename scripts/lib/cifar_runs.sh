@@ -8,6 +8,7 @@ ONLY=${ONLY:-}
 read -ra PY <<<"${PYTHON:-python}"   # e.g. PYTHON="torchrun --nproc_per_node 4"
 
 source "$(dirname "${BASH_SOURCE[0]}")/pairs.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/methods.sh"
 
 run_cifar() {
     local method=$1 tag=$2 flags=$3

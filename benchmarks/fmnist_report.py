@@ -1,0 +1,169 @@
+"""Table and plot of a benchmarks/reproduce_fmnist.sh run: RUN_DIR/PAIR/ROW/summary.json -> OUT.md, OUT.json, OUT.png.
+
+    python benchmarks/fmnist_report.py run/reproduce_fmnist_quick --schedule quick --out results/fmnist_table
+    python benchmarks/fmnist_report.py --plot_only results/fmnist_table.json   # redraw the PNG from the JSON
+
+The speed-up of a row is DeepInversion's synthesis seconds over the row's, within the same teacher/student pair.
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import commit, machine  # noqa: E402
+from benchmarks.summarize import fmt  # noqa: E402
+
+ROW_LABELS = {
+    "scratch": "Scratch (real data)", "vanilla_kd": "KD (real data)", "deepinv": "DeepInv", "cmi": "CMI",
+    "dafl": "DAFL", "zskt": "ZSKT", "dfq": "DFQ", "dfad": "DFAD", "fast": "Fast (no meta)",
+    "fast_meta-2": "Fast-2", "fast_meta-5": "Fast-5", "fast_meta-10": "Fast-10",
+}
+REAL_DATA_ROWS = ("scratch", "vanilla_kd")
+PAIR_ORDER = ["r34", "vgg", "wrn", "wrn401", "wrn162"]   # the paper's column order
+BASELINE = "deepinv"
+COLUMNS = [("pair", "pair"), ("label", "method"), ("student_acc1", "student top-1"),
+           ("synthesis_seconds", "synthesis s"), ("wall_seconds", "wall s"), ("speedup", "speed-up vs DeepInv"),
+           ("student_steps", "student steps"), ("batch_size", "batch")]
+
+
+def _order(names, name):
+    return (list(names).index(name), name) if name in names else (len(names), name)
+
+
+def _student_steps(s):
+    if "train_steps" in s:
+        return s["train_steps"]
+    if "ep_steps" in s:
+        return (s["epochs_done"] - s.get("warmup", 0)) * s["ep_steps"]
+    return None
+
+
+def collect(run_dir):
+    """Rows (one per PAIR/ROW/summary.json) and teachers (RUN_DIR/teachers/MODEL/summary.json)."""
+    teachers, rows = [], []
+    for path in sorted(glob.glob(os.path.join(run_dir, "*", "*", "summary.json"))):
+        with open(path) as f:
+            s = json.load(f)
+        group, run = path.split(os.sep)[-3:-1]
+        if group == "teachers":
+            teachers.append({"model": s["model"], "acc1": s["best_acc1"], "wall_seconds": s["wall_seconds"],
+                             "epochs": s["epochs"], "train_subset": s.get("train_subset", 0),
+                             "val_subset": s.get("val_subset", 0), "device": s.get("device")})
+            continue
+        student = s.get("student", s.get("model"))
+        rows.append({
+            "pair": group, "run": run, "label": ROW_LABELS.get(run, run), "method": s.get("method", run),
+            "teacher": s.get("teacher"), "student": student, "teacher_acc1": s.get("teacher_acc1"),
+            "student_acc1": s["best_acc1"], "last_acc1": s.get("last_acc1"),
+            "synthesis_seconds": None if run in REAL_DATA_ROWS else s.get("synthesis_seconds"),
+            "wall_seconds": s.get("wall_seconds"), "student_steps": _student_steps(s),
+            "batch_size": s.get("batch_size"), "val_subset": s.get("val_subset", 0), "device": s.get("device"),
+        })
+    if not rows:
+        raise SystemExit(f"error: no PAIR/ROW/summary.json under {run_dir}: run benchmarks/reproduce_fmnist.sh first")
+    rows.sort(key=lambda r: (_order(PAIR_ORDER, r["pair"]), _order(ROW_LABELS, r["run"])))
+    for pair in {r["pair"] for r in rows}:
+        in_pair = [r for r in rows if r["pair"] == pair]
+        teacher = next((r["teacher"] for r in in_pair if r["teacher"]), None)
+        base = next((r for r in in_pair if r["run"] == BASELINE and r["synthesis_seconds"]), None)
+        for r in in_pair:
+            r["teacher"] = r["teacher"] or teacher
+            ok = base and r["synthesis_seconds"]
+            r["speedup"] = base["synthesis_seconds"] / r["synthesis_seconds"] if ok else None
+    return teachers, rows
+
+
+def markdown(report):
+    lines = [f"Schedule: {report['schedule']}. Machine: {report['machine']}. Date: {report['date']}. "
+             f"Commit: {report['commit']}.", ""]
+    if report["teachers"]:
+        lines += ["| teacher | top-1 | epochs | train images | wall s |", "|---|---|---|---|---|"]
+        lines += [f"| {t['model']} | {fmt(t['acc1'])} | {t['epochs']} | {t['train_subset'] or 'all'} | "
+                  f"{fmt(t['wall_seconds'])} |" for t in report["teachers"]]
+        lines.append("")
+    lines += ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in report["rows"]:
+        cells = [f"{r['teacher']} -> {r['student']}" if key == "pair" else fmt(r.get(key)) for key, _ in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    subsets = {r["val_subset"] for r in report["rows"]}
+    if subsets != {0}:
+        lines += ["", f"Top-1 on a fixed random subset of the test split ({', '.join(map(str, sorted(subsets)))} "
+                      f"images), not the whole split."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(json_path, png_path):
+    """Student top-1 against synthesis seconds (log scale), one panel per pair, drawn from the report JSON."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(json_path) as f:
+        report = json.load(f)
+    pairs = list(dict.fromkeys(r["pair"] for r in report["rows"]))
+    ncols = min(len(pairs), 2)
+    nrows = (len(pairs) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4.5 * nrows), squeeze=False)
+    for ax, pair in zip(axes.flat, pairs):
+        rows = [r for r in report["rows"] if r["pair"] == pair]
+        for r in rows:
+            if r["run"] in REAL_DATA_ROWS:
+                ax.axhline(r["student_acc1"], ls="--" if r["run"] == "vanilla_kd" else ":", color="gray",
+                           label=r["label"])
+            elif r["synthesis_seconds"]:
+                fast = r["method"] == "fast_meta"
+                ax.scatter(r["synthesis_seconds"], r["student_acc1"], s=60, marker="*" if fast else "o",
+                           color="tab:red" if fast else "tab:blue", zorder=3)
+                ax.annotate(r["label"], (r["synthesis_seconds"], r["student_acc1"]), textcoords="offset points",
+                            xytext=(5, 4), fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("synthesis time (s, log scale)")
+        ax.set_ylabel("student top-1 (%)")
+        teacher_acc = next((r["teacher_acc1"] for r in rows if r["teacher_acc1"] is not None), None)
+        teacher = rows[0]["teacher"] + (f" ({teacher_acc:.1f}%)" if teacher_acc is not None else "")
+        ax.set_title(f"{teacher} -> {rows[0]['student']}")
+        ax.grid(True, which="both", alpha=0.3)
+        if any(r["run"] in REAL_DATA_ROWS for r in rows):
+            ax.legend(fontsize=8, loc="lower right")
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.axis("off")
+    fig.suptitle(f"Fashion-MNIST, {report['schedule']} schedule, {report['machine']}")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return png_path
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", nargs="?")
+    p.add_argument("--out", default="results/fmnist_table", help="path prefix: writes OUT.md, OUT.json, OUT.png")
+    p.add_argument("--schedule", default="full", help="name of the schedule the runs followed (full or quick)")
+    p.add_argument("--plot_only", default=None, metavar="JSON", help="only redraw the PNG of a report JSON")
+    args = p.parse_args(argv)
+    if args.plot_only:
+        return plot(args.plot_only, os.path.splitext(args.plot_only)[0] + ".png")
+    if not args.run_dir:
+        p.error("give RUN_DIR (or --plot_only JSON)")
+    teachers, rows = collect(args.run_dir)
+    report = {"schedule": args.schedule, "machine": machine(),
+              "date": time.strftime("%Y-%m-%d"), "commit": commit(), "run_dir": args.run_dir,
+              "teachers": teachers, "rows": rows}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out + ".json", "w") as f:
+        json.dump(report, f, indent=2)
+    table = markdown(report)
+    with open(args.out + ".md", "w") as f:
+        f.write(table)
+    plot(args.out + ".json", args.out + ".png")
+    print(table)
+    print(f"wrote {args.out}.md, {args.out}.json and {args.out}.png")
+    return report
+
+
+if __name__ == "__main__":
+    main()
