@@ -1,7 +1,7 @@
 """Table and plot of a benchmarks/reproduce_fmnist.sh run: RUN_DIR/PAIR/ROW/summary.json -> OUT.md, OUT.json, OUT.png.
 
     python benchmarks/fmnist_report.py run/reproduce_fmnist_quick --schedule quick --out results/fmnist_table
-    python benchmarks/fmnist_report.py --plot_only results/fmnist_table.json   # redraw the PNG from the JSON
+    python benchmarks/fmnist_report.py --from_json results/fmnist_table.json   # rewrite the .md and .png from the JSON
 
 The speed-up of a row is DeepInversion's synthesis seconds over the row's, within the same teacher/student pair.
 """
@@ -77,6 +77,30 @@ def collect(run_dir):
     return teachers, rows
 
 
+def paper_layout(report):
+    """The paper's layout: one row per method, one column per pair, cells 'top-1 (synthesis s)'."""
+    pairs = list(dict.fromkeys(r["pair"] for r in report["rows"]))
+    runs = sorted({r["run"] for r in report["rows"]}, key=lambda run: _order(ROW_LABELS, run))
+    cell = {(r["pair"], r["run"]): r for r in report["rows"]}
+    heads = []
+    for pair in pairs:
+        r = next(r for r in report["rows"] if r["pair"] == pair)
+        heads.append(f"{r['teacher']} -> {r['student']}")
+    lines = ["| method | " + " | ".join(heads) + " |", "|---|" + "---|" * len(pairs)]
+    for run in runs:
+        cells = []
+        for pair in pairs:
+            r = cell.get((pair, run))
+            if r is None:
+                cells.append("-")
+            elif r["synthesis_seconds"]:
+                cells.append(f"{r['student_acc1']:.2f} ({r['synthesis_seconds']:.0f} s)")
+            else:
+                cells.append(f"{r['student_acc1']:.2f}")
+        lines.append(f"| {ROW_LABELS.get(run, run)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(report):
     lines = [f"Schedule: {report['schedule']}. Machine: {report['machine']}. Date: {report['date']}. "
              f"Commit: {report['commit']}.", ""]
@@ -85,6 +109,7 @@ def markdown(report):
         lines += [f"| {t['model']} | {fmt(t['acc1'])} | {t['epochs']} | {t['train_subset'] or 'all'} | "
                   f"{fmt(t['wall_seconds'])} |" for t in report["teachers"]]
         lines.append("")
+    lines += ["Student top-1 % (synthesis seconds):", ""] + paper_layout(report) + ["", "All columns:", ""]
     lines += ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in report["rows"]:
         cells = [f"{r['teacher']} -> {r['student']}" if key == "pair" else fmt(r.get(key)) for key, _ in COLUMNS]
@@ -128,7 +153,7 @@ def plot(json_path, png_path):
         ax.set_title(f"{teacher} -> {rows[0]['student']}")
         ax.grid(True, which="both", alpha=0.3)
         if any(r["run"] in REAL_DATA_ROWS for r in rows):
-            ax.legend(fontsize=8, loc="lower right")
+            ax.legend(fontsize=8, loc="best")
     for ax in list(axes.flat)[len(pairs):]:
         ax.axis("off")
     fig.suptitle(f"Fashion-MNIST, {report['schedule']} schedule, {report['machine']}")
@@ -143,25 +168,32 @@ def main(argv=None):
     p.add_argument("run_dir", nargs="?")
     p.add_argument("--out", default="results/fmnist_table", help="path prefix: writes OUT.md, OUT.json, OUT.png")
     p.add_argument("--schedule", default="full", help="name of the schedule the runs followed (full or quick)")
-    p.add_argument("--plot_only", default=None, metavar="JSON", help="only redraw the PNG of a report JSON")
+    p.add_argument("--from_json", default=None, metavar="JSON", help="rewrite the .md and .png of a report JSON")
     args = p.parse_args(argv)
-    if args.plot_only:
-        return plot(args.plot_only, os.path.splitext(args.plot_only)[0] + ".png")
+    if args.from_json:
+        with open(args.from_json) as f:
+            report = json.load(f)
+        return write(report, os.path.splitext(args.from_json)[0], json_too=False)
     if not args.run_dir:
-        p.error("give RUN_DIR (or --plot_only JSON)")
+        p.error("give RUN_DIR (or --from_json JSON)")
     teachers, rows = collect(args.run_dir)
     report = {"schedule": args.schedule, "machine": machine(),
               "date": time.strftime("%Y-%m-%d"), "commit": commit(), "run_dir": args.run_dir,
               "teachers": teachers, "rows": rows}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out + ".json", "w") as f:
-        json.dump(report, f, indent=2)
+    return write(report, args.out)
+
+
+def write(report, out, json_too=True):
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if json_too:
+        with open(out + ".json", "w") as f:
+            json.dump(report, f, indent=2)
     table = markdown(report)
-    with open(args.out + ".md", "w") as f:
+    with open(out + ".md", "w") as f:
         f.write(table)
-    plot(args.out + ".json", args.out + ".png")
+    plot(out + ".json", out + ".png")
     print(table)
-    print(f"wrote {args.out}.md, {args.out}.json and {args.out}.png")
+    print(f"wrote {out}.md and {out}.png" + (f" and {out}.json" if json_too else ""))
     return report
 
 

@@ -3,7 +3,7 @@
 # a student from scratch, vanilla KD on real data, every data-free method and Fast-2/5/10, then the table and
 # plot (results/fmnist_table.{md,json,png}) built from every summary.json by benchmarks/fmnist_report.py.
 #   bash benchmarks/reproduce_fmnist.sh            # full: upstream's CIFAR settings (SPEC sections 4, 6), GPU
-#   bash benchmarks/reproduce_fmnist.sh --quick    # CPU-sized schedule (below), about 80 minutes on 2 cores
+#   bash benchmarks/reproduce_fmnist.sh --quick    # CPU-sized schedule (below): 76 minutes on 2 CPU cores
 # Env: ONLY="wrn r34" (pairs: wrn wrn162 vgg r34 wrn401), ROWS="scratch fast_meta-2" (a subset of the rows), FLAGS
 # (added to every run, e.g. "--gpu 1"), PYTHON="torchrun --nproc_per_node 4", DRY_RUN=1 (print the commands).
 # Restarting the script skips finished runs and resumes the data-free ones.

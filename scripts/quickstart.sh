@@ -14,7 +14,7 @@ START=$(date +%s)
 
 if [ ! -f "$TEACHER_CKPT" ]; then
     echo "== 1/2 training the teacher ($TEACHER) on real Fashion-MNIST"
-    "$PYTHON" train_scratch.py --model $TEACHER --dataset fmnist --epochs 3 --lr 0.1 -b 128 -j 0 --seed 0 --channels_last \
+    "$PYTHON" train_scratch.py --model $TEACHER --dataset fmnist --epochs 3 --lr 0.1 -b 128 -j 0 --seed 0 \
         --save_dir checkpoints/pretrained
 else
     echo "== 1/2 teacher found at $TEACHER_CKPT"

@@ -60,17 +60,24 @@ def test_table_rows_speedups_and_steps(run_dir, tmp_path):
     assert "| wrn40_2 -> wrn16_1 | Fast-2 | 50.00 | 5.00 | 35.00 | 20.00 | 50 | 32 |" in table
     assert "| wrn40_2 | 90.00 | 1 | 10000 | 200.00 |" in table
     assert "fixed random subset of the test split (1000 images)" in table
+    # The paper's layout: methods down, pairs across.
+    assert "| method | resnet34 -> resnet18 | wrn40_2 -> wrn16_1 |" in table
+    assert "| Fast-2 | 45.00 (40 s) | 50.00 (5 s) |" in table and "| DAFL | - | 30.00 (20 s) |" in table
+    assert "| Scratch (real data) | - | 60.50 |" in table
     assert json.load(open(out + ".json"))["rows"] == report["rows"]
     with Image.open(out + ".png") as image:
         assert image.format == "PNG" and image.width > 600 and image.height > 400
 
 
-def test_plot_is_drawn_from_the_json_alone(run_dir, tmp_path):
+def test_table_and_plot_are_redrawn_from_the_json_alone(run_dir, tmp_path):
     out = str(tmp_path / "fmnist_table")
     fmnist_report.main([str(run_dir), "--out", out])
+    table = open(out + ".md").read()
     os.remove(out + ".png")
+    os.remove(out + ".md")
     shutil.rmtree(run_dir)
-    assert fmnist_report.main(["--plot_only", out + ".json"]) == out + ".png"
+    fmnist_report.main(["--from_json", out + ".json"])
+    assert open(out + ".md").read() == table
     with Image.open(out + ".png") as image:
         # Two pairs: two panels side by side.
         assert image.width > image.height
