@@ -73,8 +73,7 @@ def validate(args):
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
                    "eval_every")
     check_positive(args, "g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
-                   "val_subset", allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
-                                             "val_subset"))
+                   allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size"))
     if args.kd_steps > args.ep_steps:
         raise UserError(f"--kd_steps ({args.kd_steps}) must not exceed --ep_steps ({args.ep_steps})")
     if not 0 <= args.bn_mmt < 1:

@@ -1,5 +1,6 @@
 """Train a classifier from scratch on real data (the teachers of data-free KD)."""
 import argparse
+import math
 import os
 
 import torch
@@ -36,8 +37,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_positive(args, "epochs", "batch_size", "lr")
-    check_positive(args, "workers", "wd", "train_subset", "val_subset",
-                   allow_zero=("workers", "wd", "train_subset", "val_subset"))
+    check_positive(args, "workers", "wd", allow_zero=("workers", "wd"))
     seed_everything(args.seed)   # before any model is built: initial weights depend on it
     num_classes, channels, _ = registry.dataset_info(args.dataset)
     model = registry.get_model(args.model, num_classes=num_classes, in_channels=channels)
@@ -69,13 +69,12 @@ def main(argv=None):
         log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
         return res
 
-    res, steps_per_epoch = None, 0
+    res = None
     for epoch in range(start_epoch, args.epochs):
         if args.seed is not None:
             seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
         t0 = run.elapsed()
         loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
-        steps_per_epoch = len(loader)
         train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}")
         scheduler.step()
         res = evaluate(model, val_loader, run.device, run.precision)
@@ -97,7 +96,8 @@ def main(argv=None):
 
     wall = wall_before + run.elapsed()
     log.summary(method="scratch", model=args.model, dataset=args.dataset, best_acc1=best_acc1,
-                train_steps=steps_per_epoch * args.epochs, batch_size=args.batch_size, train_subset=args.train_subset, val_subset=args.val_subset,
+                train_steps=math.ceil(len(train_dst) / args.batch_size) * args.epochs, batch_size=args.batch_size,
+                train_subset=args.train_subset, val_subset=args.val_subset,
                 last_acc1=res["acc1"] if res else None, epochs=args.epochs, wall_seconds=wall,
                 seconds_per_epoch=wall / max(args.epochs - start_epoch, 1) if res else None,
                 device=describe_device(run.device), checkpoint=best_path)

@@ -41,8 +41,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_positive(args, "epochs", "batch_size", "lr", "T")
-    check_positive(args, "workers", "wd", "alpha", "beta", "train_subset", "val_subset",
-                   allow_zero=("workers", "wd", "alpha", "beta", "train_subset", "val_subset"))
+    check_positive(args, "workers", "wd", "alpha", "beta", allow_zero=("workers", "wd", "alpha", "beta"))
     args.transfer_set = args.transfer_set or args.dataset
     if args.save_dir is None:
         tag = f"-{args.log_tag}" if args.log_tag else ""

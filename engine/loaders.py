@@ -37,6 +37,8 @@ def _per_rank_batch(batch_size):
 
 def take_subset(dataset, n, flag):
     """The first n items of one fixed shuffle (seed 0), so every run asking for n reads the same items; 0: all."""
+    if n < 0:
+        raise UserError(f"{flag} must be >= 0, got {n}")
     if not n:
         return dataset
     if n > len(dataset):
