@@ -1,5 +1,6 @@
 """Data-free knowledge distillation: synthesize images from the teacher, distill the student on them."""
 import argparse
+import inspect
 import os
 import time
 
@@ -9,7 +10,7 @@ from torchvision.utils import save_image
 import registry
 from datafree.distill import distill_epoch
 from datafree.synthesis import SYNTHESIZERS
-from datafree.synthesis.generator import DeepGenerator, Generator
+from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
 from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
@@ -63,7 +64,9 @@ def build_parser():
     b.add_argument("--synthesis_batch_size", default=None, type=int, help="global synthesis batch (default: batch_size)")
     b.add_argument("--momentum", default=0.9, type=float)
     b.add_argument("--wd", "--weight_decay", dest="weight_decay", default=1e-4, type=float)
-    b.add_argument("--start_epoch", default=0, type=int, help="(upstream flag; --resume sets the epoch)")
+    b.add_argument("--start_epoch", default=0, type=int, help="(upstream flag; only 0: --resume sets the epoch)")
+    b.add_argument("--pretrained", action="store_true",
+                   help="(upstream flag, accepted; the teacher's weights always come from --teacher_ckpt)")
     b.add_argument("--eval_every", default=1, type=int, help="evaluate on the test split every N epochs (and last)")
     add_runtime_args(p, save_dir_default=None)
     return p
@@ -78,6 +81,9 @@ def validate(args):
         raise UserError(f"--kd_steps ({args.kd_steps}) must not exceed --ep_steps ({args.ep_steps})")
     if not 0 <= args.bn_mmt < 1:
         raise UserError(f"--bn_mmt must be in [0, 1), got {args.bn_mmt}")
+    if args.start_epoch:
+        raise UserError(f"--start_epoch {args.start_epoch}: skipping epochs would leave the generator, the pool and "
+                        "the LR schedule at epoch 0; resume with --resume PATH (or auto), which restores the epoch")
     if args.warmup >= args.epochs:
         raise UserError(f"--warmup ({args.warmup}) must be smaller than --epochs ({args.epochs}): no KD would run")
 
@@ -99,9 +105,15 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer
                   normalizer=normalizer, device=run.device)
     # bf16 or full precision: no loss scaling, so meta-gradients stay plain sums of the inner gradients
     common["autocast_dtype"] = run.precision.unscaled_dtype
+    if "feature_layers" in inspect.signature(cls.__init__).parameters:
+        common["feature_layers"] = registry.cmi_feature_layers(args.teacher, teacher)
+    if getattr(cls, "applies_resets", True) is False and (args.reset_l0 or args.reset_bn):
+        run.logger.info(f"note: --method {args.method} ignores --reset_l0/--reset_bn, as the reference does "
+                        "(it re-initialises the generator in fast_meta only)")
     if cls.needs_generator:
         nz = args.nz or cls.default_nz
-        generator_cls = DeepGenerator if img_shape[-1] > 64 else Generator
+        generator_cls = (DeepGenerator if img_shape[-1] > 64 else LargeGenerator if cls.large_generator
+                         else Generator)
         common["generator"] = generator_cls(nz=nz, ngf=args.ngf, img_size=img_shape[-1], nc=img_shape[0])
         common["nz"] = nz
     return cls.from_args(args, **common)
@@ -145,13 +157,17 @@ def main(argv=None, synthesizer_hook=None):
             if key in ckpt and ckpt[key] != getattr(args, key):
                 raise UserError(f"--resume {args.resume} was written by a run with --{key} {ckpt[key]}, "
                                 f"not {getattr(args, key)}: pass matching flags or another checkpoint")
-        load_state_strict(student, ckpt["state_dict"], f"checkpoint {args.resume}")
-        if "synthesizer" in ckpt and not args.evaluate_only:
+        load_state_strict(student, strip_module_prefix(ckpt["state_dict"]), f"checkpoint {args.resume}")
+        if args.evaluate_only:
+            log.info(f"loaded the student of {args.resume}")
+        elif "synthesizer" in ckpt:
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
             synthesizer.load_state_dict(ckpt["synthesizer"])
             state.update({k: ckpt[k] for k in state if k in ckpt})
-        log.info(f"resumed from {args.resume} at epoch {state['epoch']}")
+            log.info(f"resumed from {args.resume} at epoch {state['epoch']}")
+        else:
+            restore_student_only(ckpt, optimizer, scheduler, state, args.resume, log)
 
     if args.evaluate_only:
         res = evaluate(student, val_loader, run.device, run.precision)
@@ -208,6 +224,28 @@ def main(argv=None, synthesizer_hook=None):
     log.close()
     distributed.cleanup()
     return state
+
+
+def strip_module_prefix(state_dict):
+    """The reference saves DataParallel/DDP-wrapped students: their keys start with 'module.'."""
+    if state_dict and all(k.startswith("module.") for k in state_dict):
+        return {k[len("module."):]: v for k, v in state_dict.items()}
+    return state_dict
+
+
+def restore_student_only(ckpt, optimizer, scheduler, state, path, log):
+    """A checkpoint without synthesizer state (the reference code's, or a best.pth): as the reference's own
+    resume, restore the student, its optimizer, LR schedule and epoch; the generator and pool start fresh."""
+    restored = ["student weights"]
+    if "optimizer" in ckpt and "scheduler" in ckpt:
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        restored.append("optimizer and LR schedule")
+    state["epoch"] = int(ckpt.get("epoch", 0))
+    state["best_acc1"] = float(ckpt.get("best_acc1", 0.0))
+    log.info(f"{path} holds no synthesizer state (a checkpoint of the reference code, or a best.pth): restored "
+             f"{' and '.join(restored)} at epoch {state['epoch']} (best acc@1 {state['best_acc1']:.2f}); the "
+             "generator, image pool and timers start fresh, as in the reference's own resume")
 
 
 def write_summary(log, args, state, run):

@@ -8,6 +8,7 @@ from torchvision import transforms as T
 from engine.checkpoint import load_weights
 from engine.datasets import IdxImageDataset, find_idx_folder
 from engine.errors import UserError
+from engine.transfer_datasets import SmallImageNet, cub200, small_imagenet_batches, stanford_cars, stanford_dogs
 from models import MODEL_DICT
 
 NORMALIZE_DICT = {
@@ -18,6 +19,14 @@ NORMALIZE_DICT = {
     "svhn": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
     "imagenet": dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
     "tiny_imagenet": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    # transfer sets (upstream's constants)
+    "places365": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    "places365_32x32": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    "places365_64x64": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    "imagenet_32x32": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    "cub200": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    "stanford_dogs": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    "stanford_cars": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
 }
 
 # name -> (num_classes, channels, image size)
@@ -29,9 +38,23 @@ DATASET_INFO = {
     "svhn": (10, 3, 32),
     "imagenet": (1000, 3, 224),
     "tiny_imagenet": (200, 3, 64),
+    "places365": (365, 3, 224),
+    "places365_32x32": (365, 3, 32),
+    "places365_64x64": (365, 3, 64),
+    "imagenet_32x32": (1000, 3, 32),
+    "cub200": (200, 3, 64),
+    "stanford_dogs": (120, 3, 64),
+    "stanford_cars": (196, 3, 64),
 }
 DATASET_ALIASES = {"fashion-mnist": "fmnist", "fashion_mnist": "fmnist", "tiny-imagenet": "tiny_imagenet",
-                   "tinyimagenet": "tiny_imagenet"}
+                   "tinyimagenet": "tiny_imagenet", "small_imagenet": "imagenet_32x32"}
+
+# Transfer sets stored as ImageFolder trees: name -> folder under --data_root (upstream's names).
+PLACES_FOLDERS = {"places365": "Places365", "places365_32x32": "Places365_32x32",
+                  "places365_64x64": "Places365_64x64"}
+# Fine-grained transfer sets: name -> (folder under --data_root, reader, name of the evaluation split).
+FINE_GRAINED = {"cub200": ("CUB200", cub200, "val"), "stanford_dogs": ("StanfordDogs", stanford_dogs, "test"),
+                "stanford_cars": ("StanfordCars", stanford_cars, "test")}
 
 # Debian's dataset-fashion-mnist package installs the idx files here.
 DEBIAN_FMNIST = "/usr/share/datasets/fashion-mnist"
@@ -101,7 +124,26 @@ def _image_folder(root, split, transform, name):
     path = os.path.join(root, split)
     if not os.path.isdir(path):
         raise UserError(f"dataset '{name}': no ImageFolder tree at {path} (expected {path}/<class>/<image>)")
-    return datasets.ImageFolder(path, transform=transform)
+    try:
+        return datasets.ImageFolder(path, transform=transform)
+    except FileNotFoundError as err:   # no class folders, or no images in them
+        raise UserError(f"dataset '{name}': {err} (expected {path}/<class>/<image>)") from None
+
+
+def _small_imagenet(data_root, name, train_tf, val_tf):
+    """ImageNet 32x32: an ImageFolder tree in ImageNet_32x32/{train,val}, or the official downsampled batches
+    (train_data_batch_<k>, val_data) in ImageNet_32x32/ or directly in --data_root (upstream's small_imagenet)."""
+    root = os.path.join(data_root, "ImageNet_32x32")
+    if os.path.isdir(os.path.join(root, "train")):
+        return _image_folder(root, "train", train_tf, name), _image_folder(root, "val", val_tf, name)
+    for folder in (root, data_root):
+        found = small_imagenet_batches(folder)
+        if found:
+            size = DATASET_INFO[name][2]
+            return SmallImageNet(found[0], size, train_tf), SmallImageNet([found[1]], size, val_tf)
+    raise UserError(f"dataset '{name}': found neither an ImageFolder tree at {root}/train (expected "
+                    f"{root}/{{train,val}}/<class>/<image>) nor the downsampled-ImageNet batches "
+                    f"(train_data_batch_1..10 and val_data, pickled or .npz) in {root} or {data_root}")
 
 
 def get_dataset(name, data_root="data", return_transform=False):
@@ -149,6 +191,33 @@ def get_dataset(name, data_root="data", return_transform=False):
         val_tf = T.Compose([T.Resize(size * 256 // 224), T.CenterCrop(size), to_tensor, norm])
         train_dst = _image_folder(root, "train", train_tf, name)
         val_dst = _image_folder(root, "val", val_tf, name)
+    elif name in PLACES_FOLDERS or name == "imagenet_32x32":
+        norm = T.Normalize(**NORMALIZE_DICT[name])
+        size = DATASET_INFO[name][2]
+        if size == 224:   # full-size Places365: ImageNet-style crops
+            train_tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), to_tensor, norm])
+            val_tf = T.Compose([T.Resize(size * 256 // 224), T.CenterCrop(size), to_tensor, norm])
+        else:             # downsampled copies: images are already size x size
+            train_tf = T.Compose([T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip(), to_tensor, norm])
+            val_tf = T.Compose([to_tensor, norm])
+        if name == "imagenet_32x32":
+            train_dst, val_dst = _small_imagenet(data_root, name, train_tf, val_tf)
+        else:
+            root = os.path.join(data_root, PLACES_FOLDERS[name])
+            train_dst = _image_folder(root, "train", train_tf, name)
+            # Upstream has no val split of Places365_64x64 (a transfer set only): None when there is none.
+            optional = name == "places365_64x64" and not os.path.isdir(os.path.join(root, "val"))
+            val_dst = None if optional else _image_folder(root, "val", val_tf, name)
+    elif name in FINE_GRAINED:
+        folder, reader, val_split = FINE_GRAINED[name]
+        root = os.path.join(data_root, folder)
+        norm = T.Normalize(**NORMALIZE_DICT[name])
+        size = DATASET_INFO[name][2]
+        train_tf = T.Compose([T.Resize(size), T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip(),
+                              to_tensor, norm])
+        val_tf = T.Compose([T.Resize(size), T.CenterCrop(size), to_tensor, norm])
+        train_dst = reader(root, "train", train_tf)
+        val_dst = reader(root, val_split, val_tf)
     else:  # tiny_imagenet
         root = os.path.join(data_root, "tiny-imagenet-200")
         norm = T.Normalize(**NORMALIZE_DICT[name])
@@ -160,3 +229,11 @@ def get_dataset(name, data_root="data", return_transform=False):
         return num_classes, train_dst, val_dst, train_tf, val_tf
     return num_classes, train_dst, val_dst
 
+
+
+def cmi_feature_layers(teacher_name, teacher):
+    """The modules whose inputs CMI reads instance features from: the reference uses the four residual stages
+    of a resnet34 teacher, and every BatchNorm2d (None here) for any other."""
+    if teacher_name == "resnet34":
+        return [teacher.layer1, teacher.layer2, teacher.layer3, teacher.layer4]
+    return None

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Contrastive Model Inversion baseline (upstream scripts/cmi_cifar.sh settings; the paper's CMI-500 uses
-# --g_steps 500). Same options as scripts/fast_cifar.sh.
+# Contrastive Model Inversion baseline (the reference script's settings, --g_steps 200; the paper names its row
+# CMI-500: G_STEPS=500 for that). Same options as scripts/fast_cifar.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/cifar_runs.sh

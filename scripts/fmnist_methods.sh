@@ -14,7 +14,7 @@ STUDENT=${STUDENT:-resnet8}
 EPOCHS=${EPOCHS:-30}
 STEPS=${STEPS:-20}            # KD steps per epoch, the same for every method
 BATCH=${BATCH:-128}
-G_SLOW=${G_SLOW:-40}          # g_steps of the per-batch optimisers (deepinv, cmi); upstream uses 1000 / 200-500
+G_SLOW=${G_SLOW:-40}          # g_steps of the per-batch optimisers (deepinv, cmi); upstream uses 1000 / 200
 OUT=${OUT:-run/fmnist_methods}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-3}
 
@@ -22,7 +22,7 @@ ensure_teacher fmnist "$TEACHER" "$TEACHER_EPOCHS" ${TEACHER_FLAGS:-}
 COMMON=(--dataset fmnist --teacher "$TEACHER" --student "$STUDENT" --epochs "$EPOCHS" --batch_size "$BATCH"
         --synthesis_batch_size "$BATCH" --lr 0.1 --T 20 --seed 0 --eval_every 10 --resume auto ${FLAGS:-})
 POOL=(--kd_steps "$STEPS" --ep_steps "$STEPS" --warmup 0)
-ONLINE=(--kd_steps 5 --ep_steps "$STEPS" --g_steps 1 --lr_g 1e-3 --warmup 0)
+ONLINE=(--kd_steps 5 --ep_steps "$STEPS" --g_steps 1 --lr_g 1e-3 --warmup 0)   # weights: scripts/lib/methods.sh
 
 METHODS=${METHODS:-"fast_meta fast deepinv cmi dafl zskt dfq dfad noise"}   # a subset reruns only those
 run() {
@@ -36,9 +36,9 @@ run fast_meta fast_meta "${POOL[@]}" --g_steps 2 --lr_g 5e-3 --lr_z 0.015 --bn 1
 run fast fast "${POOL[@]}" --g_steps 2 --lr_g 5e-3 --lr_z 0.015 --bn 10 --oh 0.4 --adv 1.1 --bn_mmt 0.9
 run deepinv deepinv "${POOL[@]}" --g_steps "$G_SLOW" --lr_g 0.1 --bn 10 --oh 1 --adv 1
 run cmi cmi "${POOL[@]}" --g_steps "$G_SLOW" --lr_g 1e-3 --bn 1 --oh 1 --adv 0.5 --cr 0.8 --cr_T 0.2
-run dafl dafl "${ONLINE[@]}" --oh 1 --act 0.1 --balance 5
+run dafl dafl "${ONLINE[@]}" --oh 1 --act 0.001 --balance 20
 run zskt zskt "${ONLINE[@]}" --adv 1 --T 1
-run dfq dfq "${ONLINE[@]}" --adv 1 --bn 1 --oh 1 --balance 20
+run dfq dfq "${ONLINE[@]}" --kd_steps 10 --adv 1 --bn 1 --oh 1 --balance 20
 run dfad dfad "${ONLINE[@]}" --adv 1
 run noise noise "${POOL[@]}"
 "${PY[@]}" benchmarks/summarize.py "$OUT"/*/summary.json --out results/fmnist_methods --baseline deepinv

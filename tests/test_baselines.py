@@ -12,6 +12,8 @@ from datafree.synthesis import losses
 from datafree.synthesis.augment import Normalizer
 from datafree.synthesis.pool import load_image_folder
 from engine.device import Precision
+from engine.errors import UserError
+from engine.train import kd_loss
 from helpers import small_classifier
 
 
@@ -46,14 +48,20 @@ def test_activation_term_is_minus_mean_absolute_feature():
     assert losses.activation_loss(f).item() == pytest.approx(-1.25)
 
 
-def test_contrastive_term_prefers_the_positive_pair():
-    anchor = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    aligned = losses.contrastive_loss(anchor, anchor.clone(), torch.tensor([[-1.0, 0.0]]), 0.2)
-    swapped = losses.contrastive_loss(anchor, anchor.flip(0), torch.tensor([[-1.0, 0.0]]), 0.2)
+def test_contrastive_term_prefers_the_positive_pair_and_splits_current_and_cached_rows():
+    local = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])      # 2 current rows + 1 cached row
+    aligned = losses.contrastive_loss(local, local.clone(), 2, 0.2)
+    swapped = losses.contrastive_loss(local, local[[1, 0, 2]], 2, 0.2)
     assert aligned.item() < 0.1 < swapped.item()
-    # Hand-computed: logits (1/T)[[1, 0, -1], [0, 1, 0]] with T = 0.2, targets (0, 1).
-    logits = torch.tensor([[5.0, 0.0, -5.0], [0.0, 5.0, 0.0]])
-    assert aligned.item() == pytest.approx(F.cross_entropy(logits, torch.tensor([0, 1])).item(), rel=1e-5)
+    # Hand-computed: logits (1/T) * local @ local.T with T = 0.2, targets (0, 1, 2); the current rows' mean plus
+    # the cached row's mean.
+    logits = torch.tensor([[5.0, 0.0, -5.0], [0.0, 5.0, 0.0], [-5.0, 0.0, 5.0]])
+    per_row = F.cross_entropy(logits, torch.tensor([0, 1, 2]), reduction="none")
+    assert aligned.item() == pytest.approx((per_row[:2].mean() + per_row[2]).item(), rel=1e-5)
+    assert losses.contrastive_loss(local, local, 3, 0.2).item() == pytest.approx(per_row.mean().item(), rel=1e-5)
+    a, g = local.clone().requires_grad_(), local.clone().requires_grad_()
+    losses.contrastive_loss(a, g, 2, 0.2).backward()
+    assert a.grad.abs().sum() > 0 and g.grad is None      # the global side is a fixed target
 
 
 def test_zskt_and_dfad_generators_maximise_the_discrepancy():
@@ -68,19 +76,30 @@ def test_dfad_uses_l1_on_logits_for_generator_and_student():
     s, t = torch.tensor([[1.0, 2.0]]), torch.tensor([[2.0, 0.0]])
     assert DFADSynthesizer.student_loss(s, t).item() == pytest.approx(1.5)
     assert DFADSynthesizer.adversarial(s, t).item() == pytest.approx(-1.5)
-    assert ZSKTSynthesizer.student_loss is None        # KL at --T
+    # ZSKT's student learns with KL at T=1 whatever --T says, as in the reference
+    assert ZSKTSynthesizer.student_loss(s, t).item() == pytest.approx(kd_loss(s, t, 1.0).item(), rel=1e-6)
 
 
-def online_synth(cls, g_steps):
+ONLINE_WEIGHTS = {"dafl": dict(oh=1, act=0.001, balance=20), "zskt": dict(adv=1),
+                  "dfq": dict(adv=1, bn=1, oh=1, balance=20), "dfad": dict(adv=1)}
+
+
+def online_synth(cls, g_steps, **weights):
     teacher, student = small_classifier(0).eval(), small_classifier(1)
     return cls(teacher, student, Generator(nz=8, ngf=4, img_size=8, nc=1), nz=8, num_classes=3, img_shape=(1, 8, 8),
                normalizer=Normalizer((0.5,), (0.5,)), device=torch.device("cpu"), synthesis_batch_size=6,
-               batch_size=4, g_steps=g_steps, lr_g=0.01)
+               batch_size=4, g_steps=g_steps, lr_g=0.01, **weights)
+
+
+@pytest.mark.parametrize("method", ["dafl", "zskt", "dfq", "dfad"])
+def test_online_methods_refuse_all_zero_weights_with_the_reference_flags(method):
+    with pytest.raises(UserError, match="every loss weight is 0.*reference script uses --"):
+        online_synth(SYNTHESIZERS[method], g_steps=1)
 
 
 @pytest.mark.parametrize("method", ["dafl", "zskt", "dfq", "dfad"])
 def test_online_methods_alternate_generator_and_student_steps(method):
-    synth = online_synth(SYNTHESIZERS[method], g_steps=3)
+    synth = online_synth(SYNTHESIZERS[method], g_steps=3, **ONLINE_WEIGHTS[method])
     assert synth.online and any(synth.weights.values())
     optimizer = torch.optim.SGD(synth.student.parameters(), lr=0.01)
     events = []
@@ -120,3 +139,50 @@ def test_deepinv_keeps_pixels_valid_and_lowers_its_loss():
     assert out["images"].min() >= 0 and out["images"].max() <= 1
     assert min(recorded[-5:]) < recorded[0]
     assert len(synth.pool) == 8
+
+
+@pytest.mark.parametrize("method", ["fast", "fast_meta"])
+def test_cmi_init_seeds_the_pool_of_fast_and_fast_meta(method, tiny_data, tiny_teacher, tmp_path):
+    from PIL import Image
+    init = tmp_path / "init"
+    init.mkdir()
+    for i in range(5):
+        Image.fromarray((torch.rand(32, 32) * 255).byte().numpy(), mode="L").save(init / f"{i}.png")
+    pools = []
+    datafree_kd.main(method_flags(method, tmp_path / "run", tiny_teacher) + ["--cmi_init", str(init)],
+                     synthesizer_hook=lambda s: pools.append(len(s.pool)))
+    assert pools == [5]
+    ckpt = torch.load(tmp_path / "run" / "last.pth", weights_only=False)
+    assert len(ckpt["synthesizer"]["pool"]["images"]) == 5 + 2 * 8     # + ep_steps // kd_steps batches of 8
+
+
+def test_upstream_flags_pretrained_parses_and_start_epoch_is_refused(tiny_data, tiny_teacher, tmp_path, capsys):
+    datafree_kd.main(method_flags("fast", tmp_path / "a", tiny_teacher) + ["--pretrained"])
+    assert (tmp_path / "a" / "summary.json").is_file()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        datafree_kd.main(method_flags("fast", tmp_path / "b", tiny_teacher) + ["--start_epoch", "5"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--start_epoch 5" in err[0] and "--resume" in err[0]
+
+
+def test_a_reference_student_checkpoint_resumes_with_a_clear_message(tiny_data, tiny_teacher, tmp_path):
+    """The reference code saves {'epoch', 'arch', 'state_dict' (of a DataParallel student: 'module.' keys),
+    'best_acc1', 'optimizer', 'scheduler'} and no synthesizer state."""
+    from registry import get_model
+    student = get_model("resnet8", num_classes=10, in_channels=1)
+    optimizer = torch.optim.SGD(student.parameters(), 0.05, momentum=0.9, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 200, eta_min=2e-4)
+    ref = {"epoch": 1, "arch": "resnet8", "best_acc1": 12.5, "optimizer": optimizer.state_dict(),
+           "scheduler": scheduler.state_dict(),
+           "state_dict": {f"module.{k}": v for k, v in student.state_dict().items()}}
+    torch.save(ref, tmp_path / "ref.pth")
+    flags = method_flags("fast_meta", tmp_path / "run", tiny_teacher)
+    flags[flags.index("--epochs") + 1] = "2"
+    datafree_kd.main(flags + ["--resume", str(tmp_path / "ref.pth")])
+    log = (tmp_path / "run" / "log.txt").read_text()
+    assert "holds no synthesizer state" in log and "at epoch 1 (best acc@1 12.50)" in log
+    assert "generator, image pool and timers start fresh" in log
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["epochs_done"] == 2      # one more epoch, after the reference's first

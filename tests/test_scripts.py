@@ -31,11 +31,32 @@ def test_fast_cifar_has_the_30_runs_of_the_paper_with_upstream_settings():
     assert len({a.save_dir for a in runs}) == 30
 
 
-@pytest.mark.parametrize("method", ["deepinv", "cmi", "dafl", "zskt", "dfq", "dfad"])
-def test_baseline_scripts_parse_and_select_their_method(method):
-    runs = [datafree_kd.build_parser().parse_args(argv) for argv in dry_run(f"{method}_cifar.sh", ONLY="wrn")]
-    assert len(runs) == 2 and {a.method for a in runs} == {method}
-    assert {a.dataset for a in runs} == {"cifar10", "cifar100"}
+# The reference baseline scripts (zju-vipa/CMI scripts/*, Fast-Datafree scripts/*_cifar.sh), flag by flag:
+# (kd_steps, g_steps, lr_g, adv, bn, oh, act, balance, T) at batch 256, lr 0.1, ep_steps 400, 200 epochs.
+REFERENCE_BASELINES = {
+    "deepinv": (400, 1000, 0.1, 1, 10, 1, 0, 0, 20),
+    "cmi": (400, 200, 1e-3, 0.5, 1, 1, 0, 0, 20),
+    "dafl": (5, 1, 1e-3, 0, 0, 1, 0.001, 20, 20),
+    "zskt": (5, 1, 1e-3, 1, 0, 0, 0, 0, 20),
+    "dfq": (10, 1, 1e-3, 1, 1, 1, 0, 20, 20),
+    "dfad": (5, 1, 1e-3, 1, 0, 0, 0, 0, 1),
+}
+
+
+@pytest.mark.parametrize("method", sorted(REFERENCE_BASELINES))
+def test_baseline_scripts_carry_the_reference_settings_on_both_datasets(method):
+    runs = [datafree_kd.build_parser().parse_args(argv) for argv in dry_run(f"{method}_cifar.sh")]
+    assert len(runs) == 10 and {a.method for a in runs} == {method}
+    assert {(a.dataset, a.teacher, a.student) for a in runs} == {
+        (d, t, s) for d in ("cifar10", "cifar100") for t, s in (("resnet34", "resnet18"), ("vgg11", "resnet18"),
+                                                                ("wrn40_2", "wrn16_1"), ("wrn40_2", "wrn40_1"),
+                                                                ("wrn40_2", "wrn16_2"))}
+    for a in runs:
+        # the one reference script for another pair: dfq ResNet-34 -> ResNet-18 on CIFAR-100 at lr 0.05, T 1
+        special = method == "dfq" and a.dataset == "cifar100" and a.teacher == "resnet34"
+        want = REFERENCE_BASELINES[method][:-1] + ((1,) if special else REFERENCE_BASELINES[method][-1:])
+        assert (a.kd_steps, a.g_steps, a.lr_g, a.adv, a.bn, a.oh, a.act, a.balance, a.T) == want
+        assert (a.batch_size, a.lr, a.ep_steps, a.epochs, a.seed) == (256, 0.05 if special else 0.1, 400, 200, 0)
 
 
 def reproduce_commands(*args):
@@ -66,7 +87,7 @@ def test_reproduce_fmnist_runs_every_row_for_the_four_pairs(mode):
     by_method = {}
     for a in datafree_runs:
         by_method.setdefault((a.method, a.g_steps), []).append(a)
-    assert set(by_method) == {("deepinv", 10 if mode else 1000), ("cmi", 10 if mode else 500), ("dafl", 1),
+    assert set(by_method) == {("deepinv", 10 if mode else 1000), ("cmi", 10 if mode else 200), ("dafl", 1),
                               ("zskt", 1), ("dfq", 1), ("dfad", 1), ("fast", 2), ("fast_meta", 2), ("fast_meta", 5),
                               ("fast_meta", 10)}
     for a in datafree_runs:
@@ -76,7 +97,7 @@ def test_reproduce_fmnist_runs_every_row_for_the_four_pairs(mode):
         # Every student row gets the same 50 optimiser steps at batch 32.
         for a in datafree_runs:
             assert (a.epochs, a.ep_steps, a.batch_size, a.warmup, a.val_subset) == (5, 10, 32, 0, 1000)
-            assert a.kd_steps == (5 if a.method in ("dafl", "zskt", "dfq", "dfad") else 10)
+            assert a.kd_steps == (5 if a.method in ("dafl", "zskt", "dfad") else 10)   # dfq: 10, as the reference
         for script, a in runs:
             if script != "datafree_kd.py" and not a.save_dir.startswith(teacher_dir):
                 assert a.epochs * a.train_subset // a.batch_size == 50 and a.val_subset == 1000

@@ -127,8 +127,8 @@ def test_pool_grows_by_one_batch_and_returns_only_stored_images():
         pool.add(batch)
         stored.update(tuple(b.flatten().tolist()) for b in (batch * 255).round().to(torch.uint8))
         assert len(pool) == 5 * (call + 1)
-    sample = pool.sample(64)
-    assert sample.shape == (64, 1, 2, 2) and sample.min() >= 0 and sample.max() <= 1
+    sample = pool.sample(64)   # a pass holds each stored image once: 15, not 64
+    assert sample.shape == (15, 1, 2, 2) and sample.min() >= 0 and sample.max() <= 1
     for img in (sample * 255).round().to(torch.uint8):
         assert tuple(img.flatten().tolist()) in stored
     restored = ImagePool(torch.device("cpu"))
@@ -150,14 +150,34 @@ def test_generator_shape_params_and_clone_shares_no_storage():
     assert not torch.equal(next(fast.parameters()), next(g.parameters()))
 
 
-def test_reset_l0_reinitialises_only_the_first_linear():
-    g = Generator(nz=8, ngf=4, img_size=8, nc=1)
+def test_reset_l0_reinitialises_the_first_linear_and_the_first_batchnorm():
+    g = Generator(nz=8, ngf=16, img_size=8, nc=1)
     before = {k: v.clone() for k, v in g.state_dict().items()}
+    with torch.no_grad():   # non-zero biases, so that their reset shows
+        for name in ("l1.0", "conv_blocks.0"):
+            before[f"{name}.bias"].fill_(0.5)
+        g.load_state_dict(before)
     g.reset_l0()
     after = g.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
-    assert changed == {"l1.0.weight", "l1.0.bias"}
-    assert after["l1.0.bias"].abs().sum() == 0 and after["l1.0.weight"].std() < 0.03
+    assert changed == {"l1.0.weight", "l1.0.bias", "conv_blocks.0.weight", "conv_blocks.0.bias"}
+    for name in ("l1.0", "conv_blocks.0"):   # N(0, 0.02) weights, zero bias; running statistics untouched
+        assert after[f"{name}.bias"].abs().sum() == 0 and after[f"{name}.weight"].std() < 0.03
+        assert after[f"{name}.weight"].mean().abs() < 0.02
+
+
+def test_pool_walks_a_shuffled_pass_without_replacement_with_a_partial_last_batch():
+    pool = ImagePool(torch.device("cpu"))
+    pool.add(torch.arange(10).float().view(10, 1, 1, 1) / 255)
+    first = [(pool.sample(4) * 255).round().flatten().int().tolist() for _ in range(3)]
+    assert [len(b) for b in first] == [4, 4, 2]                 # like DataLoader(shuffle=True, drop_last=False)
+    assert sorted(sum(first, [])) == list(range(10))            # each image once per pass
+    second = sum([(pool.sample(4) * 255).round().flatten().int().tolist() for _ in range(3)], [])
+    assert sorted(second) == list(range(10)) and second != sum(first, [])   # a new permutation per pass
+    pool.sample(4)
+    pool.add(torch.full((2, 1, 1, 1), 20 / 255))                # adding starts a fresh pass over all 12
+    after = sum([(pool.sample(5) * 255).round().flatten().int().tolist() for _ in range(3)], [])
+    assert sorted(after) == list(range(10)) + [20, 20]
 
 
 def test_capped_pool_keeps_only_the_newest_images_and_resumes():
@@ -167,9 +187,50 @@ def test_capped_pool_keeps_only_the_newest_images_and_resumes():
         assert len(pool) == min(4 * (value + 1), 6)
     kept = sorted((pool.tensor()[:, 0, 0, 0]).tolist())
     assert kept == [2, 2, 3, 3, 3, 3]             # the two oldest batches are gone
-    assert set((pool.sample(50) * 255).round().flatten().tolist()) <= {2.0, 3.0}
+    assert set((pool.sample(6) * 255).round().flatten().tolist()) == {2.0, 3.0}
     restored = ImagePool(torch.device("cpu"), max_size=6)
     restored.load_state_dict(pool.state_dict())
     restored.add(torch.full((1, 1, 2, 2), 9 / 255))
     pool.add(torch.full((1, 1, 2, 2), 9 / 255))
     assert torch.equal(restored.tensor(), pool.tensor())
+
+
+def test_batched_resized_crop_equals_torchvision_per_sample():
+    import torchvision.transforms.functional as TF
+    from datafree.synthesis.augment import resized_crop
+    x = torch.rand(4, 2, 16, 12)
+    boxes = torch.tensor([[0.0, 0, 12, 16], [2, 3, 8, 8], [4, 1, 7, 10], [0, 0, 3, 5]])
+    flip = torch.tensor([False, False, True, False])
+    out = resized_crop(x, boxes, flip)
+    for i, (x0, y0, w, h) in enumerate(boxes.int().tolist()):
+        ref = TF.resized_crop(x[i], y0, x0, h, w, [16, 12], antialias=False)
+        assert torch.allclose(out[i], ref.flip(-1) if flip[i] else ref, atol=1e-5)
+
+
+def test_cmi_local_view_crops_a_quarter_to_all_of_the_image():
+    from datafree.synthesis.augment import random_resized_crop_flip
+    torch.manual_seed(0)
+    # column index as pixel value: a box of width bw maps [x0, x0 + bw - 1] onto the output row
+    x = torch.arange(32.0).view(1, 1, 1, 32).expand(400, 1, 32, 32).contiguous()
+    out = random_resized_crop_flip(x)
+    spans = (out[:, 0, 0, :].amax(1) - out[:, 0, 0, :].amin(1) + 1)
+    assert spans.min() >= 0.25 * 32 * 0.75 - 1 and spans.max() <= 32    # area >= 1/4, aspect within 3/4..4/3
+    assert (spans < 20).float().mean() > 0.08 and (spans > 28).float().mean() > 0.05
+    flipped = out[:, 0, 0, 0] > out[:, 0, 0, -1]
+    assert 0.35 < flipped.float().mean() < 0.65
+
+
+def test_deepinversion_jitter_rolls_and_flips_the_whole_batch_alike():
+    from datafree.synthesis.augment import jitter_flip
+    x = torch.rand(3, 1, 16, 16)
+    seen_flip = seen_plain = False
+    for seed in range(20):
+        torch.manual_seed(seed)
+        out = jitter_flip(x)
+        candidates = {(dy, dx, f): torch.roll(x, (dy, dx), (2, 3)).flip(3) if f else torch.roll(x, (dy, dx), (2, 3))
+                      for dy in range(-2, 3) for dx in range(-2, 3) for f in (False, True)}   # limit 1/8 of 16 px
+        match = [k for k, v in candidates.items() if torch.equal(out, v)]
+        assert len(match) == 1
+        seen_flip |= match[0][2]
+        seen_plain |= not match[0][2]
+    assert seen_flip and seen_plain

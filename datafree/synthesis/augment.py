@@ -1,5 +1,9 @@
-"""Batched per-sample augmentation on the training device: random crop with padding, flip, normalisation."""
+"""Batched augmentation on the training device: random crop with padding, random resized crop, flip,
+DeepInversion's jitter, normalisation. Every per-sample transform is one batched operation."""
+import math
+
 import torch
+import torch.nn.functional as F
 
 
 class Normalizer:
@@ -40,6 +44,50 @@ def random_crop_flip(x, padding=4, flip=True):
     cols = ox + cols
     x = x.gather(2, rows.view(n, 1, h, 1).expand(n, c, h, x.shape[3]))
     return x.gather(3, cols.view(n, 1, 1, w).expand(n, c, h, w))
+
+
+def resized_crop(x, boxes, flip=None):
+    """Crop each sample to its box (x0, y0, w, h in whole pixels) and resize it bilinearly back to the input size,
+    as torchvision's resized_crop (crop, then interpolate with align_corners=False); `flip` (bool per sample)
+    mirrors the result horizontally. One grid_sample for the whole batch."""
+    n, _, h, w = x.shape
+    x0, y0, bw, bh = boxes.to(x.dtype).unbind(1)
+
+    def source(start, length, size):   # output pixel j -> input pixel start + (j + .5) * length / size - .5
+        j = torch.arange(size, device=x.device, dtype=x.dtype)
+        p = start[:, None] + (j + 0.5) * (length / size)[:, None] - 0.5
+        p = torch.minimum(torch.maximum(p, start[:, None]), (start + length - 1)[:, None])   # stay in the crop
+        return (2 * p + 1) / size - 1                                                           # grid units
+
+    ys, xs = source(y0, bh, h), source(x0, bw, w)
+    if flip is not None:
+        xs = torch.where(flip[:, None], xs.flip(1), xs)
+    grid = torch.stack([xs[:, None, :].expand(n, h, w), ys[:, :, None].expand(n, h, w)], dim=-1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def random_resized_crop_flip(x, scale=(0.25, 1.0), ratio=(3 / 4, 4 / 3)):
+    """CMI's local view: per sample a box of area fraction U(scale) and log-uniform aspect ratio (clipped to the
+    image), at a uniform position, resized to the input size, then a horizontal flip with probability 1/2."""
+    n, _, h, w = x.shape
+    dev = x.device
+    area = h * w * torch.empty(n, device=dev).uniform_(*scale)
+    log_r = torch.empty(n, device=dev).uniform_(math.log(ratio[0]), math.log(ratio[1]))
+    bw = (area * log_r.exp()).sqrt().round().clamp(1, w)
+    bh = (area / log_r.exp()).sqrt().round().clamp(1, h)
+    x0 = (torch.rand(n, device=dev) * (w - bw + 1)).floor()
+    y0 = (torch.rand(n, device=dev) * (h - bh + 1)).floor()
+    flip = torch.rand(n, device=dev) < 0.5
+    return resized_crop(x, torch.stack([x0, y0, bw, bh], 1), flip)
+
+
+def jitter_flip(x, limit=1 / 8):
+    """DeepInversion's augmentation: the whole batch is rolled (pixels wrap around) by one random offset of up
+    to `limit` of the size per axis, then the whole batch is flipped horizontally with probability 1/2."""
+    ly, lx = int(x.shape[-2] * limit), int(x.shape[-1] * limit)
+    dy, dx = int(torch.randint(-ly, ly + 1, ())), int(torch.randint(-lx, lx + 1, ()))
+    x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+    return x.flip(3) if float(torch.rand(())) < 0.5 else x
 
 
 class Augment:

@@ -9,7 +9,7 @@ from engine import distributed
 from .augment import Augment
 from .hooks import BNStatistics
 from .losses import adversarial_loss, one_hot_loss
-from .pool import ImagePool
+from .pool import ImagePool, load_image_folder
 
 
 class Synthesizer:
@@ -17,6 +17,7 @@ class Synthesizer:
 
     online = False            # True: fresh generator samples at every KD step instead of a pool
     needs_generator = True    # the entry script builds a Generator(nz=default_nz) for it
+    large_generator = False   # ... or a LargeGenerator
     default_nz = 256
     student_loss = None       # KD criterion (student_logits, teacher_logits); None: KL divergence at --T
 
@@ -64,8 +65,10 @@ class Synthesizer:
                 p.requires_grad_(True)
             self.student.train(student_training)
 
-    def random_targets(self, n=None):
-        return torch.randint(0, self.num_classes, (n or self.synthesis_batch_size,), device=self.device)
+    def random_targets(self, n=None, sort=False):
+        """Uniform class targets; sorted (as CMI and DeepInversion do, for tidy image grids) when asked."""
+        targets = torch.randint(0, self.num_classes, (n or self.synthesis_batch_size,), device=self.device)
+        return targets.sort()[0] if sort else targets
 
     def synthesize(self):
         raise NotImplementedError
@@ -97,34 +100,53 @@ class BestBatch:
 
 
 class InversionSynthesizer(Synthesizer):
-    """Model inversion into an image pool: L = bn * L_bn + oh * L_oh + adv * L_adv (adv after warm-up)."""
+    """Model inversion into an image pool: L = bn * L_bn + oh * L_oh + adv * L_adv.
+
+    `adversarial` is the method's L_adv (default: Fast's masked KL); `student_bn_weight` > 0 subtracts that
+    multiple of the student's own BN-statistic loss from L_bn whenever the student sees the batch
+    (the reference DeepInversion's variant)."""
+
+    adversarial = staticmethod(adversarial_loss)
+    student_bn_weight = 0.0
 
     def __init__(self, teacher, student, adv=0.0, bn=0.0, oh=0.0, bn_mmt=0.0, pool_size=0, pool_device="auto",
-                 **common):
+                 cmi_init=None, **common):
         super().__init__(teacher, student, **common)
         self.adv, self.bn, self.oh = adv, bn, oh
         self.bn_stats = BNStatistics(teacher, bn_mmt)
+        self.student_bn_stats = BNStatistics(student) if self.student_bn_weight else None
         if pool_device == "auto":   # large images: host memory holds far more than the GPU
             pool_device = "cpu" if self.img_shape[-1] > 64 else "train"
         storage = torch.device("cpu") if pool_device == "cpu" else self.device
         self.pool = ImagePool(self.device, max_size=pool_size, storage_device=storage)
+        if cmi_init:   # a folder of pre-inverted images joins the pool (the reference's init_dataset)
+            self.pool.add(load_image_folder(cmi_init, self.img_shape).to(self.device))
 
-    def inversion_loss(self, x, targets):
-        """x in [0, 1]. Returns (loss, parts, teacher logits, augmented normalised x)."""
-        x_aug = self.augment(x)
+    def adversarial_active(self):
+        return self.adv > 0
+
+    def inversion_loss(self, x_aug, targets):
+        """x_aug: the normalised, augmented batch the teacher sees. Returns (loss, parts, teacher logits)."""
         with self.autocast(), self.bn_stats.attached():
             t_logits = self.teacher(x_aug)
         loss_bn = self.bn_stats.loss()
         loss_oh = one_hot_loss(t_logits, targets)
-        loss = self.bn * loss_bn + self.oh * loss_oh
         parts = {"loss_bn": loss_bn.detach(), "loss_oh": loss_oh.detach()}
-        if self.adv > 0 and self.epoch >= self.warmup:
-            with self.autocast():
+        loss_adv = None
+        if self.adversarial_active():
+            student_hooks = self.student_bn_stats.attached() if self.student_bn_stats else contextlib.nullcontext()
+            with self.autocast(), student_hooks:
                 s_logits = self.student(x_aug)
-            loss_adv = adversarial_loss(s_logits, t_logits)
-            loss = loss + self.adv * loss_adv
+            loss_adv = self.adversarial(s_logits, t_logits)
             parts["loss_adv"] = loss_adv.detach()
-        return loss, parts, t_logits, x_aug
+            if self.student_bn_stats:
+                student_bn = self.student_bn_stats.loss()
+                parts["loss_bn_student"] = student_bn.detach()
+                loss_bn = loss_bn - self.student_bn_weight * student_bn
+        loss = self.bn * loss_bn + self.oh * loss_oh
+        if loss_adv is not None:
+            loss = loss + self.adv * loss_adv
+        return loss, parts, t_logits
 
     def sample(self):
         return self.augment(self.pool.sample(self.sample_batch_size))

@@ -1,45 +1,74 @@
-"""CMI, Contrastive Model Inversion (Fang et al., IJCAI-21): model inversion with a per-batch generator plus a
-contrastive term that pushes each new sample away from the teacher features of earlier ones."""
+"""CMI, Contrastive Model Inversion (Fang et al., IJCAI-21), as in the reference code (zju-vipa/CMI).
+
+Per batch a freshly initialised generator is optimised with the inversion loss on a global view (crop + flip)
+plus a contrastive term: the teacher's instance features (per-channel means of the inputs of every BatchNorm2d,
+or of given blocks) of a local view (random resized crop + flip) must identify the global view of the same
+sample among the current batch and a memory bank of earlier samples' features."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
+from .augment import random_resized_crop_flip
 from .base import BestBatch, InversionSynthesizer
 from .hooks import FeatureHooks
 from .losses import contrastive_loss
-from .pool import load_image_folder
+
+
+class ProjectionHead(nn.Module):
+    """Linear -> ReLU -> Linear, output L2-normalised."""
+
+    def __init__(self, dim_in, dim_out):
+        super().__init__()
+        self.head = nn.Sequential(nn.Linear(dim_in, dim_in), nn.ReLU(inplace=True), nn.Linear(dim_in, dim_out))
+
+    def forward(self, x):
+        return F.normalize(self.head(x), dim=1)
 
 
 class FeatureBank:
-    """FIFO memory of instance features of earlier synthetic samples."""
+    """Ring buffer of (local, global) instance features of the kept batches; draws up to n rows without
+    replacement from the filled part."""
 
-    def __init__(self, size):
-        self.size, self.features = size, None
+    def __init__(self, size, dim, device):
+        self.data = torch.zeros(size, dim, device=device)
+        self.size, self.ptr, self.count = size, 0, 0
 
     def add(self, f):
-        f = f.detach()
-        self.features = f if self.features is None else torch.cat([f, self.features])[:self.size]
+        n = len(f)
+        idx = (self.ptr + torch.arange(n, device=self.data.device)) % self.size
+        self.data[idx] = f.detach().to(self.data)
+        self.ptr, self.count = (self.ptr + n) % self.size, self.count + n
+
+    def filled(self):
+        # The reference tests count > size: right after the bank first fills up it draws no rows. Fixed here.
+        return self.size if self.count >= self.size else self.ptr
 
     def sample(self, n):
-        if self.features is None:
-            return None
-        idx = torch.randperm(len(self.features), device=self.features.device)[:n]
-        return self.features[idx]
+        idx = torch.randperm(self.filled(), device=self.data.device)[:n]
+        return self.data[idx]
+
+    def state_dict(self):
+        return {"data": self.data[:self.filled()].cpu(), "ptr": self.ptr, "count": self.count}
+
+    def load_state_dict(self, state):
+        self.data.zero_()
+        self.data[:len(state["data"])] = state["data"].to(self.data.device)
+        self.ptr, self.count = state["ptr"], state["count"]
 
 
 class CMISynthesizer(InversionSynthesizer):
-    def __init__(self, teacher, student, generator, nz=256, g_steps=200, lr_g=1e-3, cr=0.8, cr_T=0.2, cmi_init=None,
+    def __init__(self, teacher, student, generator, nz=256, g_steps=200, lr_g=1e-3, cr=0.8, cr_T=0.2,
                  bank_size=40960, n_neg=4096, head_dim=256, feature_layers=None, **common):
         super().__init__(teacher, student, **common)
         self.generator = generator.to(self.device).train()
         self.nz, self.g_steps, self.lr_g, self.cr, self.cr_T, self.n_neg = nz, g_steps, lr_g, cr, cr_T, n_neg
-        layers = feature_layers or [m for m in teacher.modules() if isinstance(m, nn.Conv2d)]
-        self.features = FeatureHooks(layers)
-        self.bank = FeatureBank(bank_size)
+        layers = feature_layers or [m for m in teacher.modules() if isinstance(m, nn.BatchNorm2d)]
+        self.features = FeatureHooks(layers, inputs=True)
         dim = self._instance_features_dim()
-        self.head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, head_dim)).to(self.device)
-        self.head_optimizer = torch.optim.Adam(self.head.parameters(), lr_g, betas=(0.5, 0.999))
-        if cmi_init:
-            self.pool.add(load_image_folder(cmi_init, self.img_shape).to(self.device))
+        self.bank = FeatureBank(bank_size, 2 * dim, self.device)
+        self.head = ProjectionHead(dim, head_dim).to(self.device)
+        self.head_optimizer = torch.optim.Adam(self.head.parameters(), lr_g)
+        self.local_view = random_resized_crop_flip
 
     def _instance_features_dim(self):
         with torch.no_grad(), self.features.attached():
@@ -47,56 +76,64 @@ class CMISynthesizer(InversionSynthesizer):
         return sum(f.shape[1] for f in self.features.features)
 
     def instance_features(self):
-        """Per-sample channel means of every hooked layer, concatenated."""
+        """Per-sample channel means of every hooked input, concatenated."""
         return torch.cat([f.float().mean(dim=(2, 3)) for f in self.features.features], dim=1)
 
-    def teacher_features(self, x_aug):
-        with self.autocast(), self.features.attached():
-            self.teacher(x_aug)
-        return self.instance_features()
+    def views(self, x):
+        """(global view, local view), both normalised."""
+        return self.augment(x), self.normalizer(self.local_view(x))
+
+    def step_loss(self, x, targets):
+        """One step's loss on generator output x. Returns (loss, parts, (local, global) features)."""
+        global_view, local_view = self.views(x)
+        with self.features.attached():
+            loss, parts, _ = self.inversion_loss(global_view, targets)
+            global_f = self.instance_features()
+            if self.cr <= 0:
+                return loss, parts, None
+            with self.autocast():
+                self.teacher(local_view)
+            local_f = self.instance_features()
+        cached_local, cached_global = self.bank.sample(self.n_neg).chunk(2, dim=1)
+        proj = self.head(torch.cat([local_f, cached_local, global_f, cached_global]))
+        proj_local, proj_global = proj.chunk(2)
+        loss_cr = contrastive_loss(proj_local, proj_global, len(x), self.cr_T)
+        parts["loss_cr"] = loss_cr.detach()
+        return loss + self.cr * loss_cr, parts, torch.cat([local_f, global_f], dim=1).detach()
 
     def synthesize(self):
         self.epoch += 1
-        for m in self.generator.modules():   # a fresh generator for every batch
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
         z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device, requires_grad=True)
-        targets = self.random_targets()
+        targets = self.random_targets(sort=True)
+        self.generator.reinitialize()   # a fresh generator for every batch
         optimizer = torch.optim.Adam([{"params": self.generator.parameters()}, {"params": [z]}], self.lr_g,
                                      betas=(0.5, 0.999))
-        best = BestBatch()
+        best, best_features = BestBatch(), BestBatch()
         with self.synthesis_mode():
             for _ in range(self.g_steps):
                 x = self.generator(z)
-                with self.features.attached():
-                    loss, parts, _, _ = self.inversion_loss(x, targets)
-                anchor = self.instance_features()
-                positive = self.teacher_features(self.augment(x))
-                negatives = self.bank.sample(self.n_neg)
-                loss_cr = contrastive_loss(self.head(anchor), self.head(positive),
-                                           None if negatives is None else self.head(negatives), self.cr_T)
-                loss = loss + self.cr * loss_cr
-                parts["loss_cr"] = loss_cr.detach()
+                loss, parts, feats = self.step_loss(x, targets)
+                if feats is not None:
+                    best_features.update(loss, feats)
                 best.update(loss, x)
                 optimizer.zero_grad(set_to_none=True)
                 self.head_optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 self.head_optimizer.step()
-            with torch.no_grad():
-                self.bank.add(self.teacher_features(self.normalizer(best.x)))
+        if best_features.x is not None:
+            self.bank.add(best_features.x)
         self.bn_stats.update_moving()
         self.pool.add(best.x)
         return {"images": best.x, "loss": best.loss, **parts}
 
     def state_dict(self):
         return {**super().state_dict(), "generator": self.generator.state_dict(), "head": self.head.state_dict(),
-                "head_optimizer": self.head_optimizer.state_dict(),
-                "bank": None if self.bank.features is None else self.bank.features.cpu()}
+                "head_optimizer": self.head_optimizer.state_dict(), "bank": self.bank.state_dict()}
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
         self.generator.load_state_dict(state["generator"])
         self.head.load_state_dict(state["head"])
         self.head_optimizer.load_state_dict(state["head_optimizer"])
-        self.bank.features = None if state["bank"] is None else state["bank"].to(self.device)
+        self.bank.load_state_dict(state["bank"])

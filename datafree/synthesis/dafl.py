@@ -4,4 +4,4 @@ from .online import OnlineGeneratorSynthesizer
 
 class DAFLSynthesizer(OnlineGeneratorSynthesizer):
     default_nz = 512
-    default_weights = {"oh": 1.0, "act": 0.1, "balance": 5.0}
+    reference_flags = "--oh 1 --act 0.001 --balance 20"

@@ -7,4 +7,4 @@ from .online import OnlineGeneratorSynthesizer
 class DFADSynthesizer(OnlineGeneratorSynthesizer):
     adversarial = staticmethod(l1_adversarial_loss)
     student_loss = staticmethod(l1_logits)
-    default_weights = {"adv": 1.0}
+    reference_flags = "--adv 1"

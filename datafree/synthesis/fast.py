@@ -7,6 +7,9 @@ from .base import BestBatch, InversionSynthesizer
 
 
 class FastSynthesizer(InversionSynthesizer):
+    # The reference re-initialises l0 in fast_meta only; `fast` ignores --reset_l0/--reset_bn as it does.
+    applies_resets = False
+
     def __init__(self, teacher, student, generator, nz=256, g_steps=2, lr_g=5e-3, lr_z=0.015,
                  reset_l0=0, reset_l0_epoch=120, reset_bn=0, **common):
         super().__init__(teacher, student, **common)
@@ -14,6 +17,9 @@ class FastSynthesizer(InversionSynthesizer):
         self.nz, self.g_steps, self.lr_g, self.lr_z = nz, g_steps, lr_g, lr_z
         self.reset_l0, self.reset_l0_epoch, self.reset_bn = reset_l0, reset_l0_epoch, reset_bn
         distributed.broadcast_module_(self.generator)
+
+    def adversarial_active(self):
+        return self.adv > 0 and self.epoch >= self.warmup
 
     # The two steps a meta-learning subclass changes.
     def inner_generator(self):
@@ -25,13 +31,16 @@ class FastSynthesizer(InversionSynthesizer):
     def after_inner_loop(self, inner):
         pass
 
-    def synthesize(self):
-        self.epoch += 1
-        if self.epoch == self.reset_l0_epoch + self.warmup:
+    def maybe_reset(self):
+        if self.applies_resets and self.epoch == self.reset_l0_epoch + self.warmup:
             if self.reset_l0:
                 self.generator.reset_l0()
             if self.reset_bn:
                 self.generator.reset_bn()
+
+    def synthesize(self):
+        self.epoch += 1
+        self.maybe_reset()
         z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device, requires_grad=True)
         targets = self.random_targets()
         inner = self.inner_generator()
@@ -41,7 +50,7 @@ class FastSynthesizer(InversionSynthesizer):
         with self.synthesis_mode():
             for step in range(self.g_steps):
                 x = inner(z)
-                loss, parts, _, _ = self.inversion_loss(x, targets)
+                loss, parts, _ = self.inversion_loss(self.augment(x), targets)
                 best.update(loss, x)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -10,6 +10,8 @@ class FastMetaSynthesizer(FastSynthesizer):
     """is_maml=1: first-order MAML, meta gradient = sum of the inner gradients.
     is_maml=0: Reptile, meta gradient = reptile_scale * (theta_G - theta_G_fast)."""
 
+    applies_resets = True
+
     def __init__(self, teacher, student, generator, is_maml=1, reptile_scale=67.0, **kwargs):
         super().__init__(teacher, student, generator, **kwargs)
         self.is_maml, self.reptile_scale = is_maml, reptile_scale

@@ -37,11 +37,27 @@ class _LinearStemGenerator(nn.Module):
         return copy.deepcopy(self)
 
     def reset_l0(self):
-        """Re-initialise the first Linear layer; restores sample diversity late in training."""
-        layer = self.l1[0]
-        nn.init.normal_(layer.weight, 0.0, 0.02)
-        nn.init.zeros_(layer.bias)
-        distributed.broadcast_module_(layer)   # ranks draw different random numbers: all keep rank 0's
+        """Re-initialise the first Linear layer and the first BatchNorm (the reference's `l1.0` and
+        `conv_blocks.0`: weight N(0, 0.02), bias 0; running statistics kept); restores sample diversity late
+        in training."""
+        layers = [self.l1[0], self.conv_blocks[0]]
+        for layer in layers:
+            nn.init.normal_(layer.weight, 0.0, 0.02)
+            nn.init.zeros_(layer.bias)
+        for layer in layers:   # ranks draw different random numbers: all keep rank 0's
+            distributed.broadcast_module_(layer)
+
+    def reinitialize(self):
+        """CMI's per-batch restart: conv/linear weights N(0, 0.02), BN weights N(1, 0.02), biases 0."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+            else:
+                continue
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
     def reset_bn(self):
         bns = [m for m in self.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -56,6 +72,14 @@ class Generator(_LinearStemGenerator):
 
     def __init__(self, nz=256, ngf=64, img_size=32, nc=3):
         super().__init__(nz, img_size, nc, widths=[ngf * 2, ngf * 2, ngf])
+
+
+class LargeGenerator(_LinearStemGenerator):
+    """The wider generator zju-vipa/CMI uses for the online baselines (DAFL, ZSKT, DFQ, DFAD): widths
+    4*ngf -> 2*ngf -> ngf."""
+
+    def __init__(self, nz=256, ngf=64, img_size=32, nc=3):
+        super().__init__(nz, img_size, nc, widths=[ngf * 4, ngf * 2, ngf])
 
 
 class DeepGenerator(_LinearStemGenerator):

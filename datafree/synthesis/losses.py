@@ -6,8 +6,8 @@ import torch.nn.functional as F
 def kl_per_sample(student_logits, teacher_logits, T=1.0):
     """KL(softmax(t/T) || softmax(s/T)) summed over classes, one value per sample."""
     log_p_s = F.log_softmax(student_logits.float() / T, dim=1)
-    log_p_t = F.log_softmax(teacher_logits.float() / T, dim=1)
-    return F.kl_div(log_p_s, log_p_t, reduction="none", log_target=True).sum(1)
+    p_t = F.softmax(teacher_logits.float() / T, dim=1)
+    return F.kl_div(log_p_s, p_t, reduction="none").sum(1)
 
 
 def one_hot_loss(teacher_logits, targets):
@@ -49,21 +49,42 @@ def activation_loss(features):
     return -features.float().abs().mean()
 
 
+def js_divergence(student_logits, teacher_logits, T=1.0):
+    """The reference DeepInversion's Jensen-Shannon term: with P, Q the softmaxes at temperature T and
+    M = (P + Q) / 2, all three clamped to [0.01, 0.99], 0.5 * KL(M || P) + 0.5 * KL(M || Q), each summed over
+    classes and averaged over the batch."""
+    p = F.softmax(student_logits.float() / T, dim=1)
+    q = F.softmax(teacher_logits.float() / T, dim=1)
+    m = (0.5 * (p + q)).clamp(0.01, 0.99)
+    p, q = p.clamp(0.01, 0.99), q.clamp(0.01, 0.99)
+    return 0.5 * F.kl_div(p.log(), m, reduction="batchmean") + 0.5 * F.kl_div(q.log(), m, reduction="batchmean")
+
+
+def js_adversarial_loss(student_logits, teacher_logits):
+    """DeepInversion's adversarial term: -JS(student, teacher) at temperature 3, no agreement mask."""
+    return -js_divergence(student_logits, teacher_logits, T=3.0)
+
+
+def kl_t1(student_logits, teacher_logits):
+    """KL(softmax t || softmax s) at temperature 1, batch mean: the online baselines' student criterion."""
+    return kl_per_sample(student_logits, teacher_logits).mean()
+
+
 def total_variation(x):
-    """Anisotropic l2 total variation prior of DeepInversion (mean over pixels)."""
-    dh = x[:, :, 1:, :] - x[:, :, :-1, :]
-    dw = x[:, :, :, 1:] - x[:, :, :, :-1]
-    return dh.pow(2).mean() + dw.pow(2).mean()
+    """DeepInversion's image prior: mean absolute difference to the right, down and both diagonal neighbours,
+    summed over the four directions."""
+    diffs = (x[:, :, :, :-1] - x[:, :, :, 1:], x[:, :, :-1, :] - x[:, :, 1:, :],
+             x[:, :, 1:, :-1] - x[:, :, :-1, 1:], x[:, :, :-1, :-1] - x[:, :, 1:, 1:])
+    return sum(d.abs().mean() for d in diffs)
 
 
-def contrastive_loss(anchor, positive, negatives, temperature):
-    """InfoNCE: anchor i must pick positive i among all positives of the batch and the `negatives` bank.
-
-    anchor, positive: (N, D); negatives: (M, D) or None. Vectors are L2-normalised inside."""
-    anchor = F.normalize(anchor.float(), dim=1)
-    candidates = F.normalize(positive.float(), dim=1)
-    if negatives is not None and len(negatives):
-        candidates = torch.cat([candidates, F.normalize(negatives.float(), dim=1)])
-    logits = anchor @ candidates.t() / temperature
-    labels = torch.arange(len(anchor), device=anchor.device)
-    return F.cross_entropy(logits, labels)
+def contrastive_loss(local_proj, global_proj, n_current, temperature):
+    """CMI's instance discrimination: the local view of sample i must pick the global view of sample i among
+    the global views of all (current + cached) samples. Rows are projections, L2-normalised by the head; the
+    global side is a fixed target (detached). The first `n_current` rows are the current batch: their mean and
+    the mean over the cached rows are added, so the cached rows do not dilute the generator's gradient."""
+    logits = local_proj.float() @ global_proj.float().detach().t() / temperature
+    per_row = F.cross_entropy(logits, torch.arange(len(logits), device=logits.device), reduction="none")
+    if len(per_row) > n_current:
+        return per_row[:n_current].mean() + per_row[n_current:].mean()
+    return per_row.mean()

@@ -1,32 +1,40 @@
 """Shared by DAFL, ZSKT, DFQ and DFAD: one persistent generator trained online against the student.
 
-No pool: every KD step draws fresh samples from the generator. A method sets its adversarial criterion, its
-student KD criterion, and the loss weights it uses when the command line gives none."""
+No pool: every KD step draws fresh samples from the generator (in eval mode, as zju-vipa/CMI's code, whose
+runs are the paper's baseline rows). A method sets its adversarial criterion and its student KD criterion
+(KL at T=1 whatever --T says, as the reference). Loss weights are exactly the flags given."""
 import contextlib
 
 import torch
 import torch.nn as nn
 
 from engine import distributed
+from engine.errors import UserError
 
 from .base import Synthesizer
 from .hooks import BNStatistics, FeatureHooks
-from .losses import activation_loss, class_balance_loss, one_hot_loss
+from .losses import activation_loss, class_balance_loss, divergence_adversarial_loss, kl_t1, one_hot_loss
 
 WEIGHTS = ("adv", "bn", "oh", "act", "balance")
 
 
 class OnlineGeneratorSynthesizer(Synthesizer):
     online = True
-    adversarial = None       # staticmethod (student_logits, teacher_logits) -> loss the generator minimises
-    default_weights = {}     # used when every weight flag is 0
+    large_generator = True   # zju-vipa/CMI builds its LargeGenerator for these methods
+    # (student_logits, teacher_logits) -> the loss the generator minimises when --adv > 0: -KL as the reference's
+    # generative synthesizer for every method but DFAD
+    adversarial = staticmethod(divergence_adversarial_loss)
+    student_loss = staticmethod(kl_t1)
+    reference_flags = ""     # the reference script's weights, for the error message
 
     def __init__(self, teacher, student, generator, nz=256, g_steps=1, lr_g=1e-3, adv=0.0, bn=0.0, oh=0.0, act=0.0,
                  balance=0.0, bn_mmt=0.0, **common):
         super().__init__(teacher, student, **common)
         weights = dict(adv=adv, bn=bn, oh=oh, act=act, balance=balance)
         if not any(weights.values()):
-            weights.update(self.default_weights)
+            name = type(self).__name__.replace("Synthesizer", "").lower()
+            raise UserError(f"--method {name}: every loss weight is 0, so the generator would never learn; "
+                            f"give the weights (the reference script uses {self.reference_flags})")
         self.weights = weights
         self.generator = generator.to(self.device).train()
         self.nz, self.g_steps = nz, g_steps
@@ -52,7 +60,7 @@ class OnlineGeneratorSynthesizer(Synthesizer):
             parts["loss_balance"] = class_balance_loss(t_logits)
         if w["bn"] > 0:
             parts["loss_bn"] = self.bn_stats.loss()
-        if w["adv"] > 0 and self.adversarial is not None:
+        if w["adv"] > 0:
             with self.autocast():
                 s_logits = self.student(x)
             parts["loss_adv"] = self.adversarial(s_logits, t_logits)
@@ -62,6 +70,7 @@ class OnlineGeneratorSynthesizer(Synthesizer):
     def synthesize(self):
         """g_steps generator updates on fresh latent batches."""
         self.epoch += 1
+        self.generator.train()
         with self.synthesis_mode():
             for _ in range(self.g_steps):
                 z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device)
@@ -77,6 +86,7 @@ class OnlineGeneratorSynthesizer(Synthesizer):
 
     @torch.no_grad()
     def sample(self):
+        self.generator.eval()
         z = torch.randn(self.sample_batch_size, self.nz, device=self.device)
         return self.normalizer(self.generator(z))
 

@@ -18,6 +18,8 @@ class ImagePool:
         self.size = 0
         self.next = 0           # ring-buffer write position once the pool is full
         self.capacity = capacity
+        self.order = None       # the current pass's shuffled indices (reshuffled after every add)
+        self.cursor = 0
 
     def __len__(self):
         return self.size
@@ -28,6 +30,7 @@ class ImagePool:
         if distributed.is_distributed():
             x = _all_gather_cat(x)
         q = x.clamp(0, 1).mul(255).round().to(torch.uint8).to(self.storage)
+        self.order = None
         if self.max_size:
             self._add_ring(q[-self.max_size:])
             return
@@ -52,21 +55,31 @@ class ImagePool:
         return torch.empty((n,) + like.shape[1:], dtype=torch.uint8, device=self.storage)
 
     def sample(self, batch_size):
-        """A batch drawn uniformly (with replacement) from everything stored, as float in [0, 1]."""
+        """The next batch of a shuffled pass over everything stored, as float in [0, 1]: as the reference's
+        DataLoader(shuffle=True), a new permutation after each pass and after each add, and a smaller last
+        batch when the pass does not divide evenly."""
         if self.size == 0:
             raise RuntimeError("the image pool is empty: synthesize() before sample()")
-        idx = torch.randint(0, self.size, (batch_size,), device=self.storage)
+        if self.order is None or self.cursor >= len(self.order):
+            self.order = torch.randperm(self.size, device=self.storage)
+            self.cursor = 0
+        idx = self.order[self.cursor:self.cursor + batch_size]
+        self.cursor += len(idx)
         return self.images[idx].to(self.device, non_blocking=True).float().div_(255)
 
     def tensor(self):
         return self.images[:self.size] if self.images is not None else torch.empty(0, dtype=torch.uint8)
 
     def state_dict(self):
-        return {"images": self.tensor().cpu(), "next": self.next}
+        return {"images": self.tensor().cpu(), "next": self.next,
+                "order": None if self.order is None else self.order.cpu(), "cursor": self.cursor}
 
     def load_state_dict(self, state):
         images = state["images"]
         self.images, self.size, self.next = None, 0, state.get("next", 0)
+        order = state.get("order")
+        self.order = None if order is None else order.to(self.storage)
+        self.cursor = state.get("cursor", 0)
         if len(images):
             self.images = self._empty(max(len(images), self.max_size), images)
             self.images[:len(images)] = images.to(self.storage)

@@ -18,6 +18,7 @@ run_cifar() {
             if [ -n "$ONLY" ] && [ "$ONLY" != "$name" ]; then continue; fi
             local pair_flags=${flags//\{adv\}/$adv}
             pair_flags=${pair_flags//\{oh\}/$oh}
+            pair_flags="$pair_flags ${DATASET_PAIR_FLAGS[$method:$dataset:$name]:-}"
             # shellcheck disable=SC2206
             local cmd=("${PY[@]}" datafree_kd.py --method "$method" --dataset "$dataset" --teacher "$teacher"
                        --student "$student" $pair_flags --seed 0

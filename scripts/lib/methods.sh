@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# Upstream's per-method settings (SPEC sections 4 and 6), shared by scripts/*_cifar.sh and
-# benchmarks/reproduce_fmnist.sh. Keys are run names: METHOD or METHOD-VARIANT (fast_meta-2 is Fast-2).
-# {adv} and {oh} are filled with the pair's weights from scripts/lib/pairs.sh.
+# The reference scripts' per-method settings, shared by scripts/*_cifar.sh and benchmarks/reproduce_fmnist.sh.
+# Keys are run names: METHOD or METHOD-VARIANT (fast_meta-2 is Fast-2). {adv} and {oh} are filled with the pair's
+# weights from scripts/lib/pairs.sh.
+#   fast, fast_meta: zju-vipa/Fast-Datafree scripts/fast_cifar.sh ("modify --dataset (and nothing else)": the same
+#     flags on CIFAR-10 and CIFAR-100). The reference has no script for `fast`: Fast-2's flags without meta learning.
+#   deepinv, cmi, dafl, zskt, dfq, dfad: the zju-vipa/CMI and Fast-Datafree baseline scripts, which exist for
+#     CIFAR-10 only (WRN-40-2 -> WRN-16-1). CIFAR-100 and the other pairs use the same flags, by Fast-Datafree's
+#     rule above; the one reference script for another pair, dfq ResNet-34 -> ResNet-18 on CIFAR-100, is in
+#     DATASET_PAIR_FLAGS. cmi uses the script's --g_steps 200 (the paper's row is named CMI-500; G_STEPS=500).
 FAST_COMMON="--batch_size 256 --lr 0.2 --kd_steps 400 --ep_steps 400 --adv {adv} --bn 10.0 --oh {oh} --act 0
              --balance 0 --T 20 --bn_mmt 0.9 --warmup 20 --epochs 220 --reset_l0 1 --reset_bn 0"
 FAST_META="$FAST_COMMON --is_maml 1"
 POOL_BASE="--batch_size 256 --lr 0.1 --epochs 200 --kd_steps 400 --ep_steps 400"
-ONLINE_BASE="--batch_size 256 --lr 0.1 --epochs 200 --kd_steps 5 --ep_steps 400 --g_steps 1 --lr_g 1e-3"
+ONLINE_BASE="--batch_size 256 --lr 0.1 --epochs 200 --ep_steps 400 --g_steps 1 --lr_g 1e-3"
 declare -A METHOD_FLAGS=(
     [fast_meta-2]="$FAST_META --g_steps 2 --lr_z 0.015 --lr_g 5e-3"
     [fast_meta-5]="$FAST_META --g_steps 5 --lr_z 0.01 --lr_g 3e-3"
     [fast_meta-10]="$FAST_META --g_steps 10 --lr_z 0.01 --lr_g 2e-3"
     [fast]="$FAST_COMMON --g_steps 2 --lr_z 0.015 --lr_g 5e-3"
     [deepinv]="$POOL_BASE --g_steps 1000 --lr_g 0.1 --adv 1 --bn 10 --oh 1 --T 20 --act 0 --balance 0"
-    [cmi]="$POOL_BASE --g_steps ${G_STEPS:-500} --lr_g 1e-3 --adv 0.5 --bn 1.0 --oh 1.0 --cr 0.8 --cr_T 0.2 --act 0
+    [cmi]="$POOL_BASE --g_steps ${G_STEPS:-200} --lr_g 1e-3 --adv 0.5 --bn 1.0 --oh 1.0 --cr 0.8 --cr_T 0.2 --act 0
            --balance 0 --T 20"
-    [dafl]="$ONLINE_BASE --oh 1 --act 0.1 --balance 5 --adv 0 --bn 0 --T 20"
-    [zskt]="$ONLINE_BASE --adv 1 --bn 0 --oh 0 --act 0 --balance 0 --T 1"
-    [dfq]="$ONLINE_BASE --adv 1 --bn 1 --oh 1 --act 0 --balance 20 --T 20"
-    [dfad]="$ONLINE_BASE --adv 1 --bn 0 --oh 0 --act 0 --balance 0"
+    [dafl]="$ONLINE_BASE --kd_steps 5 --adv 0 --T 20 --bn 0 --oh 1 --act 0.001 --balance 20"
+    [zskt]="$ONLINE_BASE --kd_steps 5 --adv 1 --T 20 --bn 0 --oh 0 --act 0 --balance 0"
+    [dfq]="$ONLINE_BASE --kd_steps 10 --adv 1 --T 20 --bn 1 --oh 1 --act 0 --balance 20"
+    [dfad]="$ONLINE_BASE --kd_steps 5 --adv 1 --T 1 --bn 0 --oh 0 --act 0 --balance 0"
+)
+# Appended (later flags win) for METHOD:DATASET:PAIR where a reference script says otherwise.
+declare -A DATASET_PAIR_FLAGS=(
+    [dfq:cifar100:r34]="--lr 0.05 --T 1"
 )
 ONLINE_METHODS=" dafl zskt dfq dfad "
