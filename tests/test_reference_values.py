@@ -1,7 +1,7 @@
 """Every method's synthesis loss, its terms, its parameter updates and the KD step against numbers computed by the
 reference code on the same tensors.
 
-How the numbers in tests/data/reference_values.json were produced (2026-11-25, torch 2.14.1, CPU, float32):
+How the numbers in tests/fixtures/reference_values.json were produced (2026-11-25, torch 2.14.1, CPU, float32):
 the reference repositories zju-vipa/Fast-Datafree (commit 0dcecbc: fast, fast_meta, reset_l0, DeepInversion,
 the KD step of its datafree_kd.train) and zju-vipa/CMI (commit 9e79fa9: CMI and its GenerativeSynthesizer for
 DAFL, ZSKT, DFQ and DFAD, with the student passed as in its datafree_kd.py) were imported unmodified, with
@@ -32,7 +32,7 @@ from datafree.synthesis.generator import Generator, LargeGenerator
 from engine.device import Precision
 from engine.train import kd_step
 
-REF = json.load(open(os.path.join(os.path.dirname(__file__), "data", "reference_values.json")))
+REF = json.load(open(os.path.join(os.path.dirname(__file__), "fixtures", "reference_values.json")))
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 B, NZ, NGF, SEED = 4, 16, 8, 1234
 CPU = torch.device("cpu")
