@@ -13,12 +13,21 @@ from datafree.synthesis import SYNTHESIZERS
 from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
-from engine.checkpoint import load_checkpoint, load_state_strict, save_atomic
-from engine.cli import add_runtime_args, check_positive, start_run, to_device
+from engine.checkpoint import load_run_checkpoint, load_state_strict, save_atomic
+from engine.cli import add_runtime_args, check_positive, parse_args, resolve_resume, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
+from engine.guard import ensure_finite
+from engine.preemption import GracefulStop, rng_state, set_rng_state
 from engine.loaders import make_loader, take_subset
-from engine.train import evaluate, wrap_ddp
+from engine.runconfig import check_resume_config, file_digest, run_config
+from engine.train import evaluate, replan_cosine, wrap_ddp
+
+# The flags that define a data-free run: --resume refuses to continue a checkpoint written with other values.
+RUN_KEYS = ("method", "dataset", "teacher", "student", "epochs", "batch_size", "synthesis_batch_size", "kd_steps",
+            "ep_steps", "warmup", "lr", "momentum", "weight_decay", "T", "g_steps", "lr_g", "lr_z", "adv", "bn", "oh",
+            "act", "balance", "cr", "cr_T", "tv", "l2", "bn_mmt", "is_maml", "reptile_scale", "reset_l0",
+            "reset_l0_epoch", "reset_bn", "nz", "ngf", "pool_size", "cmi_init", "seed", "fp16", "bf16")
 
 
 def build_parser():
@@ -74,9 +83,9 @@ def build_parser():
 
 def validate(args):
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
-                   "eval_every")
-    check_positive(args, "g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
-                   allow_zero=("g_steps", "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size"))
+                   "eval_every", "g_steps", "nz", "cr_T")
+    check_positive(args, "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size", "momentum", "tv", "l2",
+                   allow_zero=("warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size", "momentum", "tv", "l2"))
     if args.kd_steps > args.ep_steps:
         raise UserError(f"--kd_steps ({args.kd_steps}) must not exceed --ep_steps ({args.ep_steps})")
     if not 0 <= args.bn_mmt < 1:
@@ -89,14 +98,15 @@ def validate(args):
 
 
 def default_paths(args):
+    """The default --save_dir names what tells runs apart: method, data, models, g_steps and seed."""
     tag = f"-{args.log_tag}" if args.log_tag else ""
     if args.save_dir is None:
-        args.save_dir = os.path.join("run", f"{args.method}-{args.dataset}-{args.teacher}-{args.student}{tag}")
+        seed = "" if args.seed is None else f"-s{args.seed}"
+        args.save_dir = os.path.join("run", f"{args.method}-{args.dataset}-{args.teacher}-{args.student}"
+                                            f"-g{args.g_steps}{seed}{tag}")
     if args.teacher_ckpt is None:
         args.teacher_ckpt = os.path.join("checkpoints", "pretrained", f"{args.dataset}_{args.teacher}.pth")
-    if args.resume == "auto":
-        last = os.path.join(args.save_dir, "last.pth")
-        args.resume = last if os.path.isfile(last) else ""
+    resolve_resume(args, os.path.join(args.save_dir, "last.pth"))
 
 
 def build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run):
@@ -121,7 +131,7 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer
 
 @cli_entry
 def main(argv=None, synthesizer_hook=None):
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     if args.synthesis_batch_size is None:
         args.synthesis_batch_size = args.batch_size
     validate(args)
@@ -135,7 +145,9 @@ def main(argv=None, synthesizer_hook=None):
     _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)   # the real train split is never read
     val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
 
-    run = start_run(args, f"datafree-{args.method}")
+    last_path = os.path.join(args.save_dir, "last.pth")
+    config = run_config(args, RUN_KEYS, teacher_sha256=file_digest(args.teacher_ckpt))
+    run = start_run(args, f"datafree-{args.method}", last_path)
     log = run.logger
     args.resume = distributed.broadcast_object(args.resume)   # `auto` must not resume on some nodes only
     teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
@@ -149,25 +161,11 @@ def main(argv=None, synthesizer_hook=None):
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1), eta_min=2e-4)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
+    mid_epoch = None   # position, partial sums and random state of an epoch stopped by a signal
     state = {"epoch": 0, "best_acc1": 0.0, "last_acc1": None, "last_acc5": None, "teacher_acc1": None,
              "synthesis_seconds": 0.0, "kd_seconds": 0.0, "wall_seconds": 0.0}
     if args.resume:
-        ckpt = load_checkpoint(args.resume, map_location=run.device)
-        for key in ("method", "teacher", "student", "dataset"):
-            if key in ckpt and ckpt[key] != getattr(args, key):
-                raise UserError(f"--resume {args.resume} was written by a run with --{key} {ckpt[key]}, "
-                                f"not {getattr(args, key)}: pass matching flags or another checkpoint")
-        load_state_strict(student, strip_module_prefix(ckpt["state_dict"]), f"checkpoint {args.resume}")
-        if args.evaluate_only:
-            log.info(f"loaded the student of {args.resume}")
-        elif "synthesizer" in ckpt:
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            synthesizer.load_state_dict(ckpt["synthesizer"])
-            state.update({k: ckpt[k] for k in state if k in ckpt})
-            log.info(f"resumed from {args.resume} at epoch {state['epoch']}")
-        else:
-            restore_student_only(ckpt, optimizer, scheduler, state, args.resume, log)
+        mid_epoch = resume(args, run, config, state, student, optimizer, scheduler, synthesizer)
 
     if args.evaluate_only:
         res = evaluate(student, val_loader, run.device, run.precision)
@@ -177,53 +175,111 @@ def main(argv=None, synthesizer_hook=None):
         state["teacher_acc1"] = evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
     log.info(f"teacher {args.teacher} acc@1 {state['teacher_acc1']:.2f} on the {args.dataset} test split")
 
-    wall_start = time.time() - state["wall_seconds"]
-    for epoch in range(state["epoch"], args.epochs):
-        if args.seed is not None:
-            seed_everything(args.seed + 1009 * epoch + run.rank)
-        out = distill_epoch(synthesizer, ddp_student, teacher, optimizer, run.precision, args.ep_steps,
-                            args.kd_steps, args.T, train_student=epoch >= args.warmup,
-                            log_every=args.print_freq, log=log.info)
-        distributed.broadcast_buffers_(student)   # evaluate, checkpoint and synthesize against rank 0's student
-        info, syn_time, kd_time, kd_loss = out["info"], out["synthesis_seconds"], out["kd_seconds"], out["kd_loss"]
-        if epoch >= args.warmup:
-            scheduler.step()
+    def checkpoint(**extra):
+        return {**state, "method": args.method, "teacher": args.teacher, "student": args.student,
+                "dataset": args.dataset, "arch": args.student, "args": vars(args), "config": config,
+                "state_dict": student.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "synthesizer": synthesizer.state_dict(), **extra}
 
-        state["synthesis_seconds"] += syn_time
-        state["kd_seconds"] += kd_time
-        state["epoch"] = epoch + 1
-        is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
-        if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
-            res = evaluate(student, val_loader, run.device, run.precision)
-            is_best = res["acc1"] > state["best_acc1"]
-            state.update(best_acc1=max(state["best_acc1"], res["acc1"]), last_acc1=res["acc1"], last_acc5=res["acc5"])
-            metrics = {"acc1": res["acc1"], "acc5": res["acc5"], "val_loss": res["loss"]}
-            log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
-        log.info(f"[Train] Epoch={epoch} Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
-                 f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
-        state["wall_seconds"] = time.time() - wall_start
-        scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
-        log.scalars(epoch, **metrics, kd_loss=kd_loss, lr=optimizer.param_groups[0]["lr"],
-                    synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
-        if run.is_main:
-            save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
-            ckpt = {**state, "method": args.method, "teacher": args.teacher, "student": args.student,
-                    "dataset": args.dataset, "arch": args.student, "args": vars(args),
-                    "state_dict": student.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "synthesizer": synthesizer.state_dict()}
-            save_atomic(ckpt, os.path.join(args.save_dir, "last.pth"))
-            if is_best:
-                save_atomic({"state_dict": student.state_dict(), "best_acc1": state["best_acc1"], "epoch": epoch + 1,
-                             "arch": args.student, "dataset": args.dataset},
-                            os.path.join(args.save_dir, "best.pth"))
-            write_summary(log, args, state, run)
-        distributed.barrier()
+    resume_hint = f"continue with the same command and --resume auto (or --resume {last_path})"
+    wall_start = time.time() - state["wall_seconds"]
+    with GracefulStop(run.device) as stop:
+        for epoch in range(state["epoch"], args.epochs):
+            position = None
+            if mid_epoch is not None:
+                set_rng_state(mid_epoch["rng"][run.rank])
+                position, mid_epoch = mid_epoch["position"], None
+            elif args.seed is not None:
+                seed_everything(args.seed + 1009 * epoch + run.rank)
+            out = distill_epoch(synthesizer, ddp_student, teacher, optimizer, run.precision, args.ep_steps,
+                                args.kd_steps, args.T, train_student=epoch >= args.warmup,
+                                log_every=args.print_freq, log=log.info, should_stop=stop.requested,
+                                resume=position)
+            if out["stopped"]:
+                rngs = distributed.gather_objects(rng_state())
+                state["wall_seconds"] = time.time() - wall_start
+                if run.is_main:
+                    save_atomic(checkpoint(mid_epoch={"position": out["stopped"], "rng": rngs}), last_path)
+                distributed.barrier()
+                raise stop.preempted(f"in epoch {epoch}", resume_hint)
+            distributed.broadcast_buffers_(student)   # evaluate, checkpoint and synthesize against rank 0's student
+            info, kd_loss = out["info"], out["kd_loss"]
+            syn_time, kd_time = out["synthesis_seconds"], out["kd_seconds"]
+            last_good = last_path if os.path.isfile(last_path) else None
+            ensure_finite(f"epoch {epoch}", last_good, KD_loss=kd_loss if epoch >= args.warmup else None,
+                          student_weights=student,
+                          **({"generator_weights": synthesizer.generator} if hasattr(synthesizer, "generator") else {}))
+            if epoch >= args.warmup:
+                scheduler.step()
+
+            state["synthesis_seconds"] += syn_time
+            state["kd_seconds"] += kd_time
+            state["epoch"] = epoch + 1
+            is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
+            if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+                res = evaluate(student, val_loader, run.device, run.precision)
+                ensure_finite(f"epoch {epoch}", last_good, test_loss=res["loss"])
+                is_best = res["acc1"] > state["best_acc1"]
+                state.update(best_acc1=max(state["best_acc1"], res["acc1"]), last_acc1=res["acc1"],
+                             last_acc5=res["acc5"])
+                metrics = {"acc1": res["acc1"], "acc5": res["acc5"], "val_loss": res["loss"]}
+                log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
+            log.info(f"[Train] Epoch={epoch} Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
+                     f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
+            state["wall_seconds"] = time.time() - wall_start
+            scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
+            log.scalars(epoch, **metrics, kd_loss=kd_loss, lr=optimizer.param_groups[0]["lr"],
+                        synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
+            if run.is_main:
+                save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
+                save_atomic(checkpoint(), last_path)
+                if is_best:
+                    save_atomic({"state_dict": student.state_dict(), "best_acc1": state["best_acc1"],
+                                 "epoch": epoch + 1, "arch": args.student, "dataset": args.dataset},
+                                os.path.join(args.save_dir, "best.pth"))
+                write_summary(log, args, state, run)
+            distributed.barrier()
+            if epoch + 1 < args.epochs and stop.requested():   # a signal during evaluation or saving: all is saved
+                raise stop.preempted(f"after epoch {epoch}", resume_hint)
 
     log.info(f"Best: {state['best_acc1']:.2f}  synthesis {state['synthesis_seconds']:.1f}s  "
              f"kd {state['kd_seconds']:.1f}s  wall {state['wall_seconds']:.1f}s  -> {args.save_dir}")
     log.close()
     distributed.cleanup()
     return state
+
+
+def resume(args, run, config, state, student, optimizer, scheduler, synthesizer):
+    """Continue from --resume: the checkpoint must come from the same run (flags listed otherwise); a mid-epoch
+    checkpoint returns its position and random state."""
+    mid_epoch = None
+    ckpt = load_run_checkpoint(args.resume, map_location=run.device)
+    for key in ("method", "teacher", "student", "dataset"):
+        if key in ckpt and ckpt[key] != getattr(args, key):
+            raise UserError(f"--resume {args.resume} was written by a run with --{key} {ckpt[key]}, "
+                            f"not {getattr(args, key)}: pass matching flags or another checkpoint")
+    if not args.evaluate_only:
+        changed = check_resume_config(ckpt.get("config"), config, args.resume, args.resume_override)
+        if changed:
+            run.logger.info(f"resuming with new values of {', '.join(sorted(changed))} (--resume_override)")
+    load_state_strict(student, strip_module_prefix(ckpt["state_dict"]), f"checkpoint {args.resume}")
+    if args.evaluate_only:
+        run.logger.info(f"loaded the student of {args.resume}")
+    elif "synthesizer" in ckpt:
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        synthesizer.load_state_dict(ckpt["synthesizer"])
+        state.update({k: ckpt[k] for k in state if k in ckpt})
+        mid_epoch = ckpt.get("mid_epoch")
+        if mid_epoch is not None and len(mid_epoch["rng"]) != run.world_size:
+            raise UserError(f"--resume {args.resume} stopped mid-epoch with {len(mid_epoch['rng'])} processes: "
+                            f"resume it with the same number (now {run.world_size})")
+        replan_cosine(scheduler, max(args.epochs - args.warmup, 1))
+        run.logger.info(f"resumed from {args.resume} at epoch {state['epoch']}")
+        run.logger.resume_at(state["epoch"])
+    else:
+        restore_student_only(ckpt, optimizer, scheduler, state, args.resume, run.logger)
+    return mid_epoch
 
 
 def strip_module_prefix(state_dict):

@@ -1,6 +1,7 @@
 """Name -> object registries: models, datasets and their normalisation constants."""
 import os
 
+import torch
 from torchvision import datasets
 from torchvision import models as tv_models
 from torchvision import transforms as T
@@ -100,7 +101,11 @@ def load_teacher(model, name, path):
                         f"machine with internet access run python -c \"import torch, torchvision; torch.save("
                         f"torchvision.models.{ctor}(weights='{weights}').state_dict(), '{path}')\" "
                         f"and copy the file there (or pass --teacher_ckpt)")
-    return load_weights(model, path, what="teacher checkpoint")
+    ckpt = load_weights(model, path, what="teacher checkpoint")
+    if not all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point()):
+        raise UserError(f"teacher checkpoint {path} holds non-finite weights (NaN or inf): it cannot teach; "
+                        "re-train or re-download it")
+    return ckpt
 
 
 def _cifar_like_transforms(name, size, pad_to=None):

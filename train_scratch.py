@@ -8,11 +8,17 @@ import torch
 import registry
 from engine import distributed
 from engine.checkpoint import restore_training, save_atomic
-from engine.cli import add_runtime_args, check_positive, start_run, to_device
+from engine.cli import add_runtime_args, check_positive, parse_args, resolve_resume, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import cli_entry
+from engine.guard import ensure_finite
+from engine.runconfig import check_resume_config, run_config
 from engine.loaders import make_loader, take_subset
-from engine.train import evaluate, make_scheduler, train_epoch, wrap_ddp
+from engine.train import evaluate, make_scheduler, replan_cosine, train_epoch, wrap_ddp
+
+# The flags that define a training run: --resume refuses a checkpoint written with other values.
+RUN_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "lr_decay_milestones", "lr_decay_gamma", "wd",
+            "momentum", "train_subset", "seed", "fp16", "bf16")
 
 
 def build_parser():
@@ -35,9 +41,12 @@ def build_parser():
 
 @cli_entry
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     check_positive(args, "epochs", "batch_size", "lr")
-    check_positive(args, "workers", "wd", allow_zero=("workers", "wd"))
+    check_positive(args, "workers", "wd", "momentum", allow_zero=("workers", "wd", "momentum"))
+    best_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}.pth")
+    last_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}-last.pth")
+    resolve_resume(args, last_path)
     seed_everything(args.seed)   # before any model is built: initial weights depend on it
     num_classes, channels, _ = registry.dataset_info(args.dataset)
     model = registry.get_model(args.model, num_classes=num_classes, in_channels=channels)
@@ -45,7 +54,7 @@ def main(argv=None):
     train_dst = take_subset(train_dst, args.train_subset, "--train_subset")
     val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
 
-    run = start_run(args, "train_scratch")
+    run = start_run(args, "train_scratch", last_path)
     log = run.logger
     model = to_device(model, run, args.channels_last)
     ddp_model = wrap_ddp(model, run.device)
@@ -53,16 +62,18 @@ def main(argv=None):
     scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones, args.lr_decay_gamma)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
-    best_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}.pth")
-    last_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}-last.pth")
     start_epoch, best_acc1, wall_before = 0, 0.0, 0.0
     if args.resume:
         training = not args.evaluate_only
         ckpt = restore_training(args.resume, run.device, model, optimizer if training else None,
                                 scheduler if training else None)
+        if training:
+            check_resume_config(ckpt.get("config"), run_config(args, RUN_KEYS), args.resume, args.resume_override)
+            replan_cosine(scheduler, args.epochs)
         start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
         wall_before = ckpt.get("wall_seconds", 0.0)
         log.info(f"resumed from {args.resume} at epoch {start_epoch} (best acc@1 {best_acc1:.2f})")
+        log.resume_at(start_epoch)
 
     if args.evaluate_only:
         res = evaluate(model, val_loader, run.device, run.precision)
@@ -79,6 +90,8 @@ def main(argv=None):
         scheduler.step()
         res = evaluate(model, val_loader, run.device, run.precision)
         epoch_seconds = run.elapsed() - t0
+        ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,
+                      training_loss=train_res["loss"], model_weights=model, test_loss=res["loss"])
         is_best = res["acc1"] > best_acc1
         best_acc1 = max(best_acc1, res["acc1"])
         log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
@@ -88,7 +101,8 @@ def main(argv=None):
         if run.is_main:
             state = {"epoch": epoch + 1, "arch": args.model, "dataset": args.dataset, "state_dict": model.state_dict(),
                      "best_acc1": best_acc1, "acc1": res["acc1"], "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "wall_seconds": wall_before + run.elapsed()}
+                     "scheduler": scheduler.state_dict(), "wall_seconds": wall_before + run.elapsed(),
+                     "config": run_config(args, RUN_KEYS)}
             save_atomic(state, last_path)
             if is_best:
                 save_atomic(state, best_path)

@@ -7,11 +7,17 @@ import torch
 import registry
 from engine import distributed
 from engine.checkpoint import restore_training, save_atomic
-from engine.cli import add_runtime_args, check_positive, start_run, to_device
+from engine.cli import add_runtime_args, check_positive, parse_args, resolve_resume, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
+from engine.guard import ensure_finite
 from engine.loaders import make_loader, take_subset
-from engine.train import evaluate, kd_epoch, make_scheduler, wrap_ddp
+from engine.runconfig import check_resume_config, file_digest, run_config
+from engine.train import evaluate, kd_epoch, make_scheduler, replan_cosine, wrap_ddp
+
+# The flags that define a KD run: --resume refuses a checkpoint written with other values.
+RUN_KEYS = ("teacher", "student", "dataset", "transfer_set", "epochs", "batch_size", "lr", "lr_decay_milestones",
+            "wd", "momentum", "T", "alpha", "beta", "train_subset", "seed", "fp16", "bf16")
 
 
 def build_parser():
@@ -39,15 +45,18 @@ def build_parser():
 
 @cli_entry
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     check_positive(args, "epochs", "batch_size", "lr", "T")
-    check_positive(args, "workers", "wd", "alpha", "beta", allow_zero=("workers", "wd", "alpha", "beta"))
+    check_positive(args, "workers", "wd", "alpha", "beta", "momentum",
+                   allow_zero=("workers", "wd", "alpha", "beta", "momentum"))
     args.transfer_set = args.transfer_set or args.dataset
     if args.save_dir is None:
         tag = f"-{args.log_tag}" if args.log_tag else ""
         args.save_dir = os.path.join("run", f"vanilla_kd-{args.dataset}-{args.teacher}-{args.student}{tag}")
     if args.teacher_ckpt is None:
         args.teacher_ckpt = os.path.join("checkpoints", "pretrained", f"{args.dataset}_{args.teacher}.pth")
+    last_path, best_path = os.path.join(args.save_dir, "last.pth"), os.path.join(args.save_dir, "best.pth")
+    resolve_resume(args, last_path)
     seed_everything(args.seed)   # before any model is built: initial weights depend on it
     num_classes, channels, _ = registry.dataset_info(args.dataset)
     if registry.dataset_info(args.transfer_set)[1] != channels:
@@ -62,7 +71,8 @@ def main(argv=None):
     # Labels of another dataset mean nothing to this teacher: only the KD term applies then.
     alpha = args.alpha if args.transfer_set == args.dataset else 0.0
 
-    run = start_run(args, "vanilla_kd")
+    config = run_config(args, RUN_KEYS, teacher_sha256=file_digest(args.teacher_ckpt))
+    run = start_run(args, "vanilla_kd", last_path)
     log = run.logger
     teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
     student = to_device(student, run, args.channels_last)
@@ -71,14 +81,17 @@ def main(argv=None):
     scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
-    last_path, best_path = os.path.join(args.save_dir, "last.pth"), os.path.join(args.save_dir, "best.pth")
     start_epoch, best_acc1, wall_before, teacher_acc1 = 0, 0.0, 0.0, None
     if args.resume:
         training = not args.evaluate_only
         ckpt = restore_training(args.resume, run.device, student, optimizer if training else None,
                                 scheduler if training else None)
+        if training:
+            check_resume_config(ckpt.get("config"), config, args.resume, args.resume_override)
+            replan_cosine(scheduler, args.epochs)
         start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
         wall_before, teacher_acc1 = ckpt.get("wall_seconds", 0.0), ckpt.get("teacher_acc1")
+        log.resume_at(start_epoch)
     if args.evaluate_only:
         res = evaluate(student, val_loader, run.device, run.precision)
         log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
@@ -96,6 +109,8 @@ def main(argv=None):
                              T=args.T, alpha=alpha, beta=args.beta, desc=f"epoch {epoch}")
         scheduler.step()
         res = evaluate(student, val_loader, run.device, run.precision)
+        ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,
+                      KD_loss=train_res["loss"], student_weights=student, test_loss=res["loss"])
         is_best = res["acc1"] > best_acc1
         best_acc1 = max(best_acc1, res["acc1"])
         log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
@@ -106,7 +121,7 @@ def main(argv=None):
         if run.is_main:
             state = {"epoch": epoch + 1, "arch": args.student, "state_dict": student.state_dict(),
                      "best_acc1": best_acc1, "teacher_acc1": teacher_acc1, "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "wall_seconds": wall}
+                     "scheduler": scheduler.state_dict(), "wall_seconds": wall, "config": config}
             save_atomic(state, last_path)
             if is_best:
                 save_atomic(state, best_path)

@@ -1,4 +1,5 @@
-"""One data-free epoch: (ep_steps // kd_steps) x [synthesize; kd_steps student steps], with timings."""
+"""One data-free epoch: (ep_steps // kd_steps) x [synthesize; kd_steps student steps], with timings; it can stop at
+any step boundary and later continue from there exactly."""
 import time
 
 import torch
@@ -13,25 +14,44 @@ def _sync(device):
 
 
 def distill_epoch(synthesizer, student, teacher, optimizer, precision, ep_steps, kd_steps, T, train_student=True,
-                  log_every=0, log=None):
-    """Returns dict(info of the last synthesis, synthesis_seconds, kd_seconds, kd_loss).
+                  log_every=0, log=None, should_stop=None, resume=None):
+    """Returns dict(info of the last synthesis, synthesis_seconds, kd_seconds, kd_loss, stopped).
 
     Synthesis time covers synthesize() and, for online methods, generating each KD batch (the paper's count);
-    KD time covers pool sampling, augmentation and the student steps."""
+    KD time covers pool sampling, augmentation and the student steps.
+    `should_stop()` is asked after every synthesis and KD step; when it says yes the epoch returns at once with
+    `stopped` = its position and partial sums, which passed back as `resume` continue the epoch exactly there."""
     device = synthesizer.device
-    syn_time = kd_time = 0.0
-    loss_sum, count = torch.zeros((), device=device), 0
-    info = None
-    for _ in range(ep_steps // kd_steps):
-        _sync(device)
-        t0 = time.time()
-        info = synthesizer.synthesize()
-        _sync(device)
-        syn_time += time.time() - t0
+    pos = resume or {"round": 0, "step": 0, "synthesized": False, "synthesis_seconds": 0.0, "kd_seconds": 0.0,
+                     "loss_sum": torch.zeros((), device=device), "count": 0, "info": None}
+    syn_time, kd_time = pos["synthesis_seconds"], pos["kd_seconds"]
+    loss_sum, count, info = pos["loss_sum"].to(device), pos["count"], pos["info"]
+
+    def stop_here(round_, step, synthesized):
+        if should_stop is None or not should_stop():
+            return None
+        return {"round": round_, "step": step, "synthesized": synthesized, "synthesis_seconds": syn_time,
+                "kd_seconds": kd_time, "loss_sum": loss_sum, "count": count, "info": info}
+
+    stopped = None
+    for r in range(pos["round"], ep_steps // kd_steps):
+        resuming = r == pos["round"]
+        if not (resuming and pos["synthesized"]):
+            _sync(device)
+            t0 = time.time()
+            info = synthesizer.synthesize()
+            _sync(device)
+            syn_time += time.time() - t0
+            if train_student:
+                stopped = stop_here(r, 0, True)
+            elif r + 1 < ep_steps // kd_steps:
+                stopped = stop_here(r + 1, 0, False)
+            if stopped:
+                break
         if not train_student:
             continue
         t0, sample_time = time.time(), 0.0
-        for step in tqdm(range(kd_steps), desc="kd", leave=False, disable=None):
+        for step in tqdm(range(pos["step"] if resuming else 0, kd_steps), desc="kd", leave=False, disable=None):
             if synthesizer.online:
                 _sync(device)
                 ts = time.time()
@@ -45,8 +65,18 @@ def distill_epoch(synthesizer, student, teacher, optimizer, precision, ep_steps,
             count += 1
             if log_every > 0 and step % log_every == 0 and log is not None:
                 log(f"[Train] Iter={step}/{kd_steps} loss={loss.item():.4f} lr={optimizer.param_groups[0]['lr']:.4f}")
+            if step + 1 < kd_steps:
+                stopped = stop_here(r, step + 1, True)
+            elif r + 1 < ep_steps // kd_steps:
+                stopped = stop_here(r + 1, 0, False)
+            if stopped:
+                break
         _sync(device)
         syn_time += sample_time
         kd_time += time.time() - t0 - sample_time
+        if stopped:
+            stopped.update(synthesis_seconds=syn_time, kd_seconds=kd_time)
+            break
     kd_loss = (loss_sum / count).item() if count else float("nan")
-    return {"info": info, "synthesis_seconds": syn_time, "kd_seconds": kd_time, "kd_loss": kd_loss}
+    return {"info": info, "synthesis_seconds": syn_time, "kd_seconds": kd_time, "kd_loss": kd_loss,
+            "stopped": stopped}

@@ -1,14 +1,16 @@
 """Flags and start-up shared by every entry script (device, seed, precision, logging, distributed)."""
 import argparse
+import math
 import os
 import time
 from dataclasses import dataclass
 
 import torch
 
-from . import distributed
+from . import distributed, rundir
+from .checkpoint import make_folder, remove_stale_temps, trust_pickles
 from .device import Precision, describe_device, select_device
-from .errors import UserError
+from .errors import UserError, set_resume_hint
 from .logger import RunLogger
 
 
@@ -16,7 +18,12 @@ def add_runtime_args(parser, save_dir_default):
     g = parser.add_argument_group("runtime")
     g.add_argument("--data_root", default="data")
     g.add_argument("--save_dir", default=save_dir_default, help="everything the run writes goes here")
-    g.add_argument("--resume", default="", type=str, metavar="PATH", help="checkpoint to continue from")
+    g.add_argument("--resume", default="", type=str, metavar="PATH",
+                   help="checkpoint to continue from; auto: the run folder's last checkpoint if there is one")
+    g.add_argument("--resume_override", default="", metavar="FLAG,...",
+                   help="with --resume: flags that may differ from the checkpoint's run (e.g. epochs)")
+    g.add_argument("--trust_checkpoint", action="store_true",
+                   help="load checkpoints that hold arbitrary Python objects (their loading can run code)")
     g.add_argument("--evaluate_only", action="store_true", help="only evaluate and exit")
     g.add_argument("--seed", default=None, type=int, help="seed for a reproducible (and resumable) run")
     g.add_argument("--fp16", action="store_true", help="mixed precision (fp16 on CUDA, bf16 on CPU)")
@@ -37,6 +44,26 @@ def add_runtime_args(parser, save_dir_default):
     g.add_argument("--log_tag", default="")
     g.add_argument("-p", "--print_freq", default=0, type=int, metavar="N", help="log training every N steps")
     return g
+
+
+def parse_args(parser, argv=None):
+    """Parse, refuse non-finite numbers (nan, inf) in any flag, and apply --trust_checkpoint."""
+    args = parser.parse_args(argv)
+    for name, value in sorted(vars(args).items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"--{name} must be a finite number, got {value}")
+    trust_pickles(getattr(args, "trust_checkpoint", False))
+    return args
+
+
+def resolve_resume(args, last_path):
+    """--resume auto: the run folder's last checkpoint when it exists, else a fresh start. --evaluate_only needs a
+    checkpoint to evaluate."""
+    if args.resume == "auto":
+        args.resume = last_path if os.path.isfile(last_path) else ""
+    if args.evaluate_only and not args.resume:
+        raise UserError("--evaluate_only needs --resume PATH (the checkpoint to evaluate); without it the model "
+                        "would be a random initialisation")
 
 
 def check_positive(args, *names, allow_zero=()):
@@ -66,13 +93,24 @@ class Run:
         return time.time() - self.start_time
 
 
-def start_run(args, name):
-    """Device, distributed group, seeding, precision and logger for an entry script."""
+def start_run(args, name, last_path=None):
+    """Device, distributed group, seeding, precision and logger for an entry script; on the main process also
+    the run folder: created, locked against a second process, cleared of temp files left by a killed save, and
+    refused when it holds another run's `last_path` and --resume was not given."""
     if args.multiprocessing_distributed and "WORLD_SIZE" not in os.environ:
         raise UserError("--multiprocessing_distributed: start the script with torchrun instead, "
                         "e.g. torchrun --nproc_per_node 4 datafree_kd.py ...")
     device = select_device(args.gpu)
     rank, world = distributed.init_distributed(args.dist_backend, device)
+    if rank == 0:
+        make_folder(args.save_dir)
+        rundir.claim(args.save_dir)
+        remove_stale_temps(args.save_dir)
+        if last_path and os.path.isfile(last_path) and not args.resume and not args.evaluate_only:
+            raise UserError(f"{args.save_dir} already holds a run ({last_path}): continue it with --resume auto, or "
+                            "start a new one with another --save_dir")
+    if last_path:
+        set_resume_hint(f"continue with the same command and --resume auto (last checkpoint: {last_path})")
     if args.seed is None:
         torch.seed()   # every process starts from torch's fixed default seed: ranks would draw the same samples
     if args.seed is not None and device.type == "cuda":

@@ -29,14 +29,21 @@ def _idx_path(folder, stem):
 
 
 def read_idx(path):
+    """An idx file (MNIST format, uint8) as a tensor; a damaged file raises a one-line UserError."""
+    from .errors import UserError
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as err:
+        raise UserError(f"cannot read {path} ({type(err).__name__}: {err}): the file is damaged; re-install or "
+                        "re-download the dataset") from None
     magic = int.from_bytes(data[0:4], "big")
     ndim = magic & 0xFF
-    if (magic >> 8) != 0x08:
-        raise ValueError(f"{path}: not a uint8 idx file")
     shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    if len(data) < 4 or (magic >> 8) != 0x08 or len(data) != 4 + 4 * ndim + int(np.prod(shape)):
+        raise UserError(f"{path} is not a complete uint8 idx file ({len(data)} bytes): the file is damaged; "
+                        "re-install or re-download the dataset")
     arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     return torch.from_numpy(arr.reshape(shape).copy())
 
@@ -49,7 +56,9 @@ class IdxImageDataset(Dataset):
         self.images = read_idx(_idx_path(folder, img_stem))
         self.targets = read_idx(_idx_path(folder, lbl_stem)).long()
         if len(self.images) != len(self.targets):
-            raise ValueError(f"{folder}: {len(self.images)} images but {len(self.targets)} labels")
+            from .errors import UserError
+            raise UserError(f"{folder}: {len(self.images)} images but {len(self.targets)} labels: a damaged copy; "
+                            "re-install or re-download the dataset")
         self.transform = transform
 
     def __len__(self):

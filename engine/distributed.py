@@ -110,3 +110,23 @@ def unwrap(model):
 def cleanup():
     if is_distributed():
         dist.destroy_process_group()
+
+
+def any_rank(flag, device):
+    """True on every rank when `flag` is true on any rank (a stop must be taken by all ranks at the same step)."""
+    if not is_distributed():
+        return bool(flag)
+    import torch.distributed as dist
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def gather_objects(obj):
+    """Every rank's `obj`, as a list in rank order, on every rank."""
+    if not is_distributed():
+        return [obj]
+    import torch.distributed as dist
+    out = [None] * world_size()
+    dist.all_gather_object(out, obj)
+    return out

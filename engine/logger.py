@@ -42,6 +42,24 @@ class RunLogger:
                 except ImportError:
                     self.log.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
 
+    def resume_at(self, epoch):
+        """Forget what an interrupted run logged for epochs >= `epoch` (it will log them again): metrics.csv keeps
+        its earlier rows, TensorBoard drops the later events."""
+        if not self.enabled:
+            return
+        path = os.path.join(self.save_dir, "metrics.csv")
+        if os.path.exists(path):
+            with open(path, newline="") as f:
+                rows = list(csv.reader(f))
+            if rows:
+                kept = [rows[0]] + [r for r in rows[1:] if r and r[0].lstrip("-").isdigit() and int(r[0]) < epoch]
+                with open(path, "w", newline="") as f:
+                    csv.writer(f).writerows(kept)
+        if self.writer is not None:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer.close()
+            self.writer = SummaryWriter(os.path.join(self.save_dir, "tb"), purge_step=epoch)
+
     def info(self, msg):
         self.log.info(msg)
 

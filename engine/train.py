@@ -94,6 +94,19 @@ def wrap_ddp(model, device):
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
+def replan_cosine(scheduler, t_max):
+    """A resumed cosine schedule stretched (or shrunk) to `t_max` epochs: the learning rate continues from its
+    closed-form value at the current epoch of the new plan instead of restarting the old one's cosine."""
+    import math
+    if not isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) or scheduler.T_max == t_max:
+        return
+    scheduler.T_max = t_max
+    t, eta_min = scheduler.last_epoch, scheduler.eta_min
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = eta_min + (base - eta_min) * (1 + math.cos(math.pi * min(t, t_max) / t_max)) / 2
+    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+
+
 def make_scheduler(optimizer, epochs, milestones="", gamma=0.1):
     """Step decay at the comma-separated `milestones` epochs, or cosine annealing over `epochs` when empty."""
     if not milestones:

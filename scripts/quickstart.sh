@@ -15,7 +15,7 @@ START=$(date +%s)
 if [ ! -f "$TEACHER_CKPT" ]; then
     echo "== 1/2 training the teacher ($TEACHER) on real Fashion-MNIST"
     "$PYTHON" train_scratch.py --model $TEACHER --dataset fmnist --epochs 3 --lr 0.1 -b 128 -j 0 --seed 0 \
-        --save_dir checkpoints/pretrained
+        --save_dir checkpoints/pretrained --resume auto
 else
     echo "== 1/2 teacher found at $TEACHER_CKPT"
 fi
@@ -25,7 +25,7 @@ echo "== 2/2 data-free distillation (fast_meta): the student never sees a real t
     --epochs 50 --warmup 2 --ep_steps 20 --kd_steps 20 --batch_size 128 --synthesis_batch_size 128 \
     --g_steps 2 --lr 0.1 --lr_g 5e-3 --lr_z 0.015 --T 20 --bn 10 --oh 0.4 --adv 1.1 --bn_mmt 0.9 \
     --is_maml 1 --reset_l0 1 --reset_l0_epoch 25 --ngf 32 -j 0 --seed 0 --eval_every 10 --channels_last \
-    --save_dir $RUN_DIR "$@"
+    --save_dir $RUN_DIR --resume auto "$@"
 
 "$PYTHON" - "$RUN_DIR" "$START" <<'PY'
 import json, sys, time

@@ -55,7 +55,8 @@ def test_fast_meta_on_two_ranks_keeps_generator_and_student_identical_and_resume
     first_generator = dumps[0]["generator"]
 
     dumps = torchrun(tmp_path / "dump", "datafree_kd",
-                     datafree_flags(save, tiny_teacher, epochs=3, extra=["--resume", str(save / "last.pth")]))
+                     datafree_flags(save, tiny_teacher, epochs=3, extra=["--resume", str(save / "last.pth"),
+                                                                         "--resume_override", "epochs"]))
     assert_same_on_both_ranks(dumps, ["generator", "model"])
     assert any(not torch.equal(v, dumps[0]["generator"][k]) for k, v in first_generator.items())
     assert f"resumed from {save / 'last.pth'} at epoch 2" in (save / "log.txt").read_text()

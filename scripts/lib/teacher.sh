@@ -10,5 +10,5 @@ ensure_teacher() {
     fi
     echo "== training teacher $model on $dataset ($epochs epochs)"
     "${PY[@]}" train_scratch.py --model "$model" --dataset "$dataset" --epochs "$epochs" --lr 0.1 -b 128 --seed 0 \
-        --save_dir checkpoints/pretrained "$@"
+        --save_dir checkpoints/pretrained --resume auto "$@"
 }
