@@ -202,43 +202,8 @@ def main(argv=None, synthesizer_hook=None):
                     save_atomic(checkpoint(mid_epoch={"position": out["stopped"], "rng": rngs}), last_path)
                 distributed.barrier()
                 raise stop.preempted(f"in epoch {epoch}", resume_hint)
-            distributed.broadcast_buffers_(student)   # evaluate, checkpoint and synthesize against rank 0's student
-            info, kd_loss = out["info"], out["kd_loss"]
-            syn_time, kd_time = out["synthesis_seconds"], out["kd_seconds"]
-            last_good = last_path if os.path.isfile(last_path) else None
-            ensure_finite(f"epoch {epoch}", last_good, KD_loss=kd_loss if epoch >= args.warmup else None,
-                          student_weights=student,
-                          **({"generator_weights": synthesizer.generator} if hasattr(synthesizer, "generator") else {}))
-            if epoch >= args.warmup:
-                scheduler.step()
-
-            state["synthesis_seconds"] += syn_time
-            state["kd_seconds"] += kd_time
-            state["epoch"] = epoch + 1
-            is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
-            if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
-                res = evaluate(student, val_loader, run.device, run.precision)
-                ensure_finite(f"epoch {epoch}", last_good, test_loss=res["loss"])
-                is_best = res["acc1"] > state["best_acc1"]
-                state.update(best_acc1=max(state["best_acc1"], res["acc1"]), last_acc1=res["acc1"],
-                             last_acc5=res["acc5"])
-                metrics = {"acc1": res["acc1"], "acc5": res["acc5"], "val_loss": res["loss"]}
-                log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
-            log.info(f"[Train] Epoch={epoch} Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
-                     f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
-            state["wall_seconds"] = time.time() - wall_start
-            scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
-            log.scalars(epoch, **metrics, kd_loss=kd_loss, lr=optimizer.param_groups[0]["lr"],
-                        synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
-            if run.is_main:
-                save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
-                save_atomic(checkpoint(), last_path)
-                if is_best:
-                    save_atomic({"state_dict": student.state_dict(), "best_acc1": state["best_acc1"],
-                                 "epoch": epoch + 1, "arch": args.student, "dataset": args.dataset},
-                                os.path.join(args.save_dir, "best.pth"))
-                write_summary(log, args, state, run)
-            distributed.barrier()
+            finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, scheduler, val_loader,
+                         checkpoint, last_path, wall_start)
             if epoch + 1 < args.epochs and stop.requested():   # a signal during evaluation or saving: all is saved
                 raise stop.preempted(f"after epoch {epoch}", resume_hint)
 
@@ -247,6 +212,49 @@ def main(argv=None, synthesizer_hook=None):
     log.close()
     distributed.cleanup()
     return state
+
+
+def finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, scheduler, val_loader, checkpoint,
+                 last_path, wall_start):
+    """After the epoch's steps: refuse non-finite values, step the schedule, evaluate, log and save."""
+    distributed.broadcast_buffers_(student)   # evaluate, checkpoint and synthesize against rank 0's student
+    info, kd_loss = out["info"], out["kd_loss"]
+    syn_time, kd_time = out["synthesis_seconds"], out["kd_seconds"]
+    last_good = last_path if os.path.isfile(last_path) else None
+    ensure_finite(f"epoch {epoch}", last_good, KD_loss=kd_loss if epoch >= args.warmup else None,
+                  student_weights=student,
+                  **({"generator_weights": synthesizer.generator} if hasattr(synthesizer, "generator") else {}))
+    if epoch >= args.warmup:
+        scheduler.step()
+
+    state["synthesis_seconds"] += syn_time
+    state["kd_seconds"] += kd_time
+    state["epoch"] = epoch + 1
+    is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
+    if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+        res = evaluate(student, val_loader, run.device, run.precision)
+        ensure_finite(f"epoch {epoch}", last_good, test_loss=res["loss"])
+        is_best = res["acc1"] > state["best_acc1"]
+        state.update(best_acc1=max(state["best_acc1"], res["acc1"]), last_acc1=res["acc1"],
+                     last_acc5=res["acc5"])
+        metrics = {"acc1": res["acc1"], "acc5": res["acc5"], "val_loss": res["loss"]}
+        run.logger.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} "
+                        f"Loss={res['loss']:.4f}")
+    run.logger.info(f"[Train] Epoch={epoch} Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
+                    f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
+    state["wall_seconds"] = time.time() - wall_start
+    scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
+    run.logger.scalars(epoch, **metrics, kd_loss=kd_loss, lr=optimizer.param_groups[0]["lr"],
+                       synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
+    if run.is_main:
+        save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
+        save_atomic(checkpoint(), last_path)
+        if is_best:
+            save_atomic({"state_dict": student.state_dict(), "best_acc1": state["best_acc1"],
+                         "epoch": epoch + 1, "arch": args.student, "dataset": args.dataset},
+                        os.path.join(args.save_dir, "best.pth"))
+        write_summary(run.logger, args, state, run)
+    distributed.barrier()
 
 
 def resume(args, run, config, state, student, optimizer, scheduler, synthesizer):

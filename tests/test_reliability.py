@@ -382,3 +382,27 @@ def test_sigterm_mid_epoch_then_resume_ends_bitwise_identical(method, where, tin
         assert torch.equal(full["synthesizer"]["pool"]["images"], resumed["synthesizer"]["pool"]["images"])
     epochs = [r.split(",")[0] for r in (tmp_path / "part" / "metrics.csv").read_text().splitlines()[1:]]
     assert epochs == ["0", "1", "2"]
+
+
+def test_a_real_full_disk_keeps_the_previous_checkpoint(tiny_data, tiny_teacher, tmp_path, capsys):
+    """A 32 MiB tmpfs (where this process may mount one: root on Linux), filled up after the first epoch."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here; the injected-ENOSPC test above covers the same path")
+    try:
+        run = disk / "run"
+        datafree_kd.main(datafree_flags(run, tiny_teacher, epochs=1))
+        before = (run / "last.pth").read_bytes()
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        with open(disk / "filler", "wb") as f:     # leave 64 KiB: logs still fit, a checkpoint does not
+            f.write(b"\0" * max(free - 64 * 1024, 0))
+        line = fails(datafree_kd.main, datafree_flags(run, tiny_teacher, epochs=2, extra=[
+            "--resume", "auto", "--resume_override", "epochs"]), capsys)
+        assert "could not write" in line and "No space left on device" in line
+        assert (run / "last.pth").read_bytes() == before
+        finite_checkpoint(run / "last.pth")
+        assert not list(run.glob(".tmp-*"))
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)   # -l: the failed run still holds its log
