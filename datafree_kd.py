@@ -18,7 +18,7 @@ from engine.cli import add_runtime_args, check_positive, parse_args, resolve_res
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
 from engine.guard import ensure_finite
-from engine.preemption import GracefulStop, rng_state, set_rng_state
+from engine.preemption import GracefulStop, continue_from, rng_state, set_rng_state, stop_with_state
 from engine.loaders import make_loader, take_subset
 from engine.runconfig import check_resume_config, file_digest, run_config
 from engine.train import evaluate, replan_cosine, wrap_ddp
@@ -185,10 +185,9 @@ def main(argv=None, synthesizer_hook=None):
     wall_start = time.time() - state["wall_seconds"]
     with GracefulStop(run.device) as stop:
         for epoch in range(state["epoch"], args.epochs):
-            position = None
-            if mid_epoch is not None:
-                set_rng_state(mid_epoch["rng"][run.rank])
-                position, mid_epoch = mid_epoch["position"], None
+            position, mid_epoch = continue_from(mid_epoch, run.rank, run.world_size, args.resume), None
+            if position is not None:
+                set_rng_state(position["rng"])
             elif args.seed is not None:
                 seed_everything(args.seed + 1009 * epoch + run.rank)
             out = distill_epoch(synthesizer, ddp_student, teacher, optimizer, run.precision, args.ep_steps,
@@ -196,12 +195,10 @@ def main(argv=None, synthesizer_hook=None):
                                 log_every=args.print_freq, log=log.info, should_stop=stop.requested,
                                 resume=position)
             if out["stopped"]:
-                rngs = distributed.gather_objects(rng_state())
                 state["wall_seconds"] = time.time() - wall_start
-                if run.is_main:
-                    save_atomic(checkpoint(mid_epoch={"position": out["stopped"], "rng": rngs}), last_path)
-                distributed.barrier()
-                raise stop.preempted(f"in epoch {epoch}", resume_hint)
+                stop_with_state(stop, {**out["stopped"], "rng": rng_state()},
+                                lambda mid: save_atomic(checkpoint(mid_epoch=mid), last_path), run.is_main,
+                                f"in epoch {epoch}", resume_hint)
             finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, scheduler, val_loader,
                          checkpoint, last_path, wall_start)
             if epoch + 1 < args.epochs and stop.requested():   # a signal during evaluation or saving: all is saved
@@ -279,9 +276,6 @@ def resume(args, run, config, state, student, optimizer, scheduler, synthesizer)
         synthesizer.load_state_dict(ckpt["synthesizer"])
         state.update({k: ckpt[k] for k in state if k in ckpt})
         mid_epoch = ckpt.get("mid_epoch")
-        if mid_epoch is not None and len(mid_epoch["rng"]) != run.world_size:
-            raise UserError(f"--resume {args.resume} stopped mid-epoch with {len(mid_epoch['rng'])} processes: "
-                            f"resume it with the same number (now {run.world_size})")
         replan_cosine(scheduler, max(args.epochs - args.warmup, 1))
         run.logger.info(f"resumed from {args.resume} at epoch {state['epoch']}")
         run.logger.resume_at(state["epoch"])

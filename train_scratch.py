@@ -12,6 +12,7 @@ from engine.cli import add_runtime_args, check_positive, parse_args, resolve_res
 from engine.device import describe_device, seed_everything
 from engine.errors import cli_entry
 from engine.guard import ensure_finite
+from engine.preemption import GracefulStop, continue_from, stop_with_state
 from engine.runconfig import check_resume_config, run_config
 from engine.loaders import make_loader, take_subset
 from engine.train import evaluate, make_scheduler, replan_cosine, train_epoch, wrap_ddp
@@ -62,7 +63,7 @@ def main(argv=None):
     scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones, args.lr_decay_gamma)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
-    start_epoch, best_acc1, wall_before = 0, 0.0, 0.0
+    start_epoch, best_acc1, wall_before, start = 0, 0.0, 0.0, None
     if args.resume:
         training = not args.evaluate_only
         ckpt = restore_training(args.resume, run.device, model, optimizer if training else None,
@@ -72,6 +73,7 @@ def main(argv=None):
             replan_cosine(scheduler, args.epochs)
         start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
         wall_before = ckpt.get("wall_seconds", 0.0)
+        start = continue_from(ckpt.get("mid_epoch"), run.rank, run.world_size, args.resume)
         log.info(f"resumed from {args.resume} at epoch {start_epoch} (best acc@1 {best_acc1:.2f})")
         log.resume_at(start_epoch)
 
@@ -80,33 +82,44 @@ def main(argv=None):
         log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
         return res
 
-    res = None
-    for epoch in range(start_epoch, args.epochs):
-        if args.seed is not None:
-            seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
-        t0 = run.elapsed()
-        loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
-        train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}")
-        scheduler.step()
-        res = evaluate(model, val_loader, run.device, run.precision)
-        epoch_seconds = run.elapsed() - t0
-        ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,
-                      training_loss=train_res["loss"], model_weights=model, test_loss=res["loss"])
-        is_best = res["acc1"] > best_acc1
-        best_acc1 = max(best_acc1, res["acc1"])
-        log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
-                 f"Lr={optimizer.param_groups[0]['lr']:.4f} train_loss={train_res['loss']:.4f} ({epoch_seconds:.1f}s)")
-        log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], train_loss=train_res["loss"],
-                    lr=optimizer.param_groups[0]["lr"], epoch_seconds=epoch_seconds)
-        if run.is_main:
-            state = {"epoch": epoch + 1, "arch": args.model, "dataset": args.dataset, "state_dict": model.state_dict(),
-                     "best_acc1": best_acc1, "acc1": res["acc1"], "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "wall_seconds": wall_before + run.elapsed(),
-                     "config": run_config(args, RUN_KEYS)}
-            save_atomic(state, last_path)
-            if is_best:
-                save_atomic(state, best_path)
-        distributed.barrier()
+    def state(epoch, **extra):
+        return {"epoch": epoch, "arch": args.model, "dataset": args.dataset, "state_dict": model.state_dict(),
+                "best_acc1": best_acc1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "wall_seconds": wall_before + run.elapsed(), "config": run_config(args, RUN_KEYS), **extra}
+
+    res, hint = None, f"continue with the same command and --resume auto (or --resume {last_path})"
+    with GracefulStop(run.device) as stop:
+        for epoch in range(start_epoch, args.epochs):
+            if args.seed is not None:
+                seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
+            t0 = run.elapsed()
+            loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
+            train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}",
+                                    should_stop=stop.requested, start=start)
+            start = None
+            if train_res["stopped"]:
+                stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid),
+                                                                                    last_path),
+                                run.is_main, f"in epoch {epoch}", hint)
+            scheduler.step()
+            res = evaluate(model, val_loader, run.device, run.precision)
+            epoch_seconds = run.elapsed() - t0
+            ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,
+                          training_loss=train_res["loss"], model_weights=model, test_loss=res["loss"])
+            is_best = res["acc1"] > best_acc1
+            best_acc1 = max(best_acc1, res["acc1"])
+            log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
+                     f"Lr={optimizer.param_groups[0]['lr']:.4f} train_loss={train_res['loss']:.4f} "
+                     f"({epoch_seconds:.1f}s)")
+            log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], train_loss=train_res["loss"],
+                        lr=optimizer.param_groups[0]["lr"], epoch_seconds=epoch_seconds)
+            if run.is_main:
+                save_atomic(state(epoch + 1, acc1=res["acc1"]), last_path)
+                if is_best:
+                    save_atomic(state(epoch + 1, acc1=res["acc1"]), best_path)
+            distributed.barrier()
+            if epoch + 1 < args.epochs and stop.requested():
+                raise stop.preempted(f"after epoch {epoch}", hint)
 
     wall = wall_before + run.elapsed()
     log.summary(method="scratch", model=args.model, dataset=args.dataset, best_acc1=best_acc1,

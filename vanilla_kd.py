@@ -12,6 +12,7 @@ from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
 from engine.guard import ensure_finite
 from engine.loaders import make_loader, take_subset
+from engine.preemption import GracefulStop, continue_from, stop_with_state
 from engine.runconfig import check_resume_config, file_digest, run_config
 from engine.train import evaluate, kd_epoch, make_scheduler, replan_cosine, wrap_ddp
 
@@ -81,7 +82,7 @@ def main(argv=None):
     scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
-    start_epoch, best_acc1, wall_before, teacher_acc1 = 0, 0.0, 0.0, None
+    start_epoch, best_acc1, wall_before, teacher_acc1, start = 0, 0.0, 0.0, None, None
     if args.resume:
         training = not args.evaluate_only
         ckpt = restore_training(args.resume, run.device, student, optimizer if training else None,
@@ -91,6 +92,7 @@ def main(argv=None):
             replan_cosine(scheduler, args.epochs)
         start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
         wall_before, teacher_acc1 = ckpt.get("wall_seconds", 0.0), ckpt.get("teacher_acc1")
+        start = continue_from(ckpt.get("mid_epoch"), run.rank, run.world_size, args.resume)
         log.resume_at(start_epoch)
     if args.evaluate_only:
         res = evaluate(student, val_loader, run.device, run.precision)
@@ -100,38 +102,49 @@ def main(argv=None):
         teacher_acc1 = evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
     log.info(f"teacher acc@1 {teacher_acc1:.2f}")
 
-    res = None
-    for epoch in range(start_epoch, args.epochs):
-        if args.seed is not None:
-            seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
-        loader = make_loader(transfer_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
-        train_res = kd_epoch(ddp_student, teacher, loader, optimizer, run.device, run.precision,
-                             T=args.T, alpha=alpha, beta=args.beta, desc=f"epoch {epoch}")
-        scheduler.step()
-        res = evaluate(student, val_loader, run.device, run.precision)
-        ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,
-                      KD_loss=train_res["loss"], student_weights=student, test_loss=res["loss"])
-        is_best = res["acc1"] > best_acc1
-        best_acc1 = max(best_acc1, res["acc1"])
-        log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
-                 f"kd_loss={train_res['loss']:.4f} Lr={optimizer.param_groups[0]['lr']:.4f}")
-        log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], kd_loss=train_res["loss"],
-                    lr=optimizer.param_groups[0]["lr"])
-        wall = wall_before + run.elapsed()
-        if run.is_main:
-            state = {"epoch": epoch + 1, "arch": args.student, "state_dict": student.state_dict(),
-                     "best_acc1": best_acc1, "teacher_acc1": teacher_acc1, "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "wall_seconds": wall, "config": config}
-            save_atomic(state, last_path)
-            if is_best:
-                save_atomic(state, best_path)
-            log.summary(method="vanilla_kd", dataset=args.dataset, transfer_set=args.transfer_set,
-                        teacher=args.teacher, student=args.student, teacher_acc1=teacher_acc1, best_acc1=best_acc1,
-                        last_acc1=res["acc1"], epochs_done=epoch + 1, epochs=args.epochs, synthesis_seconds=0.0,
-                        train_steps=len(loader) * (epoch + 1), batch_size=args.batch_size,
-                        train_subset=args.train_subset, val_subset=args.val_subset,
-                        wall_seconds=wall, device=describe_device(run.device), world_size=run.world_size)
-        distributed.barrier()
+    def state(epoch, **extra):
+        return {"epoch": epoch, "arch": args.student, "state_dict": student.state_dict(), "best_acc1": best_acc1,
+                "teacher_acc1": teacher_acc1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "wall_seconds": wall_before + run.elapsed(), "config": config, **extra}
+
+    res, hint = None, f"continue with the same command and --resume auto (or --resume {last_path})"
+    with GracefulStop(run.device) as stop:
+        for epoch in range(start_epoch, args.epochs):
+            if args.seed is not None:
+                seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
+            loader = make_loader(transfer_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
+            train_res = kd_epoch(ddp_student, teacher, loader, optimizer, run.device, run.precision,
+                                 T=args.T, alpha=alpha, beta=args.beta, desc=f"epoch {epoch}",
+                                 should_stop=stop.requested, start=start)
+            start = None
+            if train_res["stopped"]:
+                stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid),
+                                                                                    last_path),
+                                run.is_main, f"in epoch {epoch}", hint)
+            scheduler.step()
+            res = evaluate(student, val_loader, run.device, run.precision)
+            ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,
+                          KD_loss=train_res["loss"], student_weights=student, test_loss=res["loss"])
+            is_best = res["acc1"] > best_acc1
+            best_acc1 = max(best_acc1, res["acc1"])
+            log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
+                     f"kd_loss={train_res['loss']:.4f} Lr={optimizer.param_groups[0]['lr']:.4f}")
+            log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], kd_loss=train_res["loss"],
+                        lr=optimizer.param_groups[0]["lr"])
+            if run.is_main:
+                save_atomic(state(epoch + 1), last_path)
+                if is_best:
+                    save_atomic(state(epoch + 1), best_path)
+                log.summary(method="vanilla_kd", dataset=args.dataset, transfer_set=args.transfer_set,
+                            teacher=args.teacher, student=args.student, teacher_acc1=teacher_acc1,
+                            best_acc1=best_acc1, last_acc1=res["acc1"], epochs_done=epoch + 1, epochs=args.epochs,
+                            synthesis_seconds=0.0, train_steps=len(loader) * (epoch + 1), batch_size=args.batch_size,
+                            train_subset=args.train_subset, val_subset=args.val_subset,
+                            wall_seconds=wall_before + run.elapsed(), device=describe_device(run.device),
+                            world_size=run.world_size)
+            distributed.barrier()
+            if epoch + 1 < args.epochs and stop.requested():
+                raise stop.preempted(f"after epoch {epoch}", hint)
     log.info(f"Best: {best_acc1:.2f} -> {args.save_dir}")
     log.close()
     distributed.cleanup()

@@ -1,11 +1,13 @@
 """Preemption: SIGTERM (what Slurm sends before it kills a job) and Ctrl-C stop a run at the next step boundary,
 after which the entry script saves its mid-epoch state; a second signal stops at once."""
+import random
 import signal
 
+import numpy as np
 import torch
 
 from . import distributed
-from .errors import Preempted, Terminated
+from .errors import Preempted, Terminated, UserError
 
 EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
 NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C"}
@@ -42,11 +44,53 @@ class GracefulStop:
 
 
 def rng_state():
-    """This process's torch random state (CPU and CUDA), to continue a seeded run exactly."""
-    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+    """This process's random state (torch CPU and CUDA, python, numpy) in types a weights_only checkpoint holds, to
+    continue a seeded run exactly."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "python": random.getstate(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss,
+                                                   gauss]}
 
 
 def set_rng_state(state):
     torch.set_rng_state(state["cpu"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+    if "python" in state:
+        version, internal, gauss = state["python"]
+        random.setstate((version, tuple(internal), gauss))
+        kind, keys, pos, has_gauss, gauss = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+
+
+def skip_then_restore(loader, start):
+    """Iterate `loader` from batch start["batch"] on: the batches before it are read and dropped (so the loader,
+    its workers and augmentation draw what they drew the first time), then the random state saved at the stop is
+    put back. `start` None: the whole loader."""
+    for i, batch in enumerate(loader):
+        if start is not None and i < start["batch"]:
+            continue
+        if start is not None and i == start["batch"]:
+            set_rng_state(start["rng"])
+        yield batch
+
+
+def stop_with_state(stop, position, save, is_main, where, resume_hint):
+    """Save a stopped epoch (`position`: where to continue, with this rank's random state under "rng") and leave:
+    every rank's random state is gathered, the main rank calls `save(mid_epoch)`, then Preempted is raised."""
+    mid_epoch = {"position": {k: v for k, v in position.items() if k != "rng"},
+                 "rng": distributed.gather_objects(position["rng"])}
+    if is_main:
+        save(mid_epoch)
+    distributed.barrier()
+    raise stop.preempted(where, resume_hint)
+
+
+def continue_from(mid_epoch, rank, world_size, path):
+    """The `start` of a stopped epoch for this rank (None when the checkpoint ended on an epoch boundary)."""
+    if not mid_epoch:
+        return None
+    if len(mid_epoch["rng"]) != world_size:
+        raise UserError(f"--resume {path} stopped mid-epoch with {len(mid_epoch['rng'])} processes: resume it with "
+                        f"the same number (now {world_size})")
+    return {**mid_epoch["position"], "rng": mid_epoch["rng"][rank]}

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import distributed
+from .preemption import rng_state, skip_then_restore
 
 
 def kd_loss(student_logits, teacher_logits, T=1.0):
@@ -39,21 +40,27 @@ def evaluate(model, loader, device, precision=None, desc="eval"):
     return {"acc1": 100.0 * correct1 / max(n, 1), "acc5": 100.0 * correct5 / max(n, 1), "loss": loss_sum / max(n, 1)}
 
 
-def train_epoch(model, loader, optimizer, device, precision, desc="train"):
-    """One supervised epoch with cross-entropy. Returns mean loss and top-1 on the training batches."""
+def train_epoch(model, loader, optimizer, device, precision, desc="train", should_stop=None, start=None):
+    """One supervised epoch with cross-entropy. Returns mean loss and top-1 on the training batches, and `stopped`:
+    when `should_stop()` says so after a batch, the position, sums and random state to continue from (`start`)."""
     model.train()
-    n = correct = 0
-    loss_sum = 0.0
-    for images, targets in tqdm(loader, desc=desc, leave=False, disable=None):
+    sums = dict(start["sums"]) if start else {"n": 0, "correct": 0, "loss_sum": 0.0}
+    stopped = None
+    for i, (images, targets) in enumerate(tqdm(skip_then_restore(loader, start), desc=desc, leave=False,
+                                               disable=None), start=start["batch"] if start else 0):
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         with precision.autocast():
             logits = model(images)
             loss = F.cross_entropy(logits.float(), targets)
         precision.backward_step(loss, optimizer)
-        loss_sum += loss.item() * targets.numel()
-        correct += (logits.argmax(1) == targets).sum().item()
-        n += targets.numel()
-    return {"loss": loss_sum / max(n, 1), "acc1": 100.0 * correct / max(n, 1)}
+        sums["loss_sum"] += loss.item() * targets.numel()
+        sums["correct"] += (logits.argmax(1) == targets).sum().item()
+        sums["n"] += targets.numel()
+        if should_stop is not None and i + 1 < len(loader) and should_stop():
+            stopped = {"batch": i + 1, "sums": dict(sums), "rng": rng_state()}
+            break
+    n = max(sums["n"], 1)
+    return {"loss": sums["loss_sum"] / n, "acc1": 100.0 * sums["correct"] / n, "stopped": stopped}
 
 
 def kd_step(student, teacher, images, optimizer, precision, T=1.0, targets=None, alpha=0.0, beta=1.0,
@@ -74,16 +81,23 @@ def kd_step(student, teacher, images, optimizer, precision, T=1.0, targets=None,
     return loss.detach()
 
 
-def kd_epoch(student, teacher, loader, optimizer, device, precision, T=1.0, alpha=0.0, beta=1.0, desc="kd"):
-    """One epoch of distillation over a real (or transfer-set) loader."""
+def kd_epoch(student, teacher, loader, optimizer, device, precision, T=1.0, alpha=0.0, beta=1.0, desc="kd",
+             should_stop=None, start=None):
+    """One epoch of distillation over a real (or transfer-set) loader; stops and continues as train_epoch."""
     teacher.eval()
-    total, n = torch.zeros((), device=device), 0
-    for images, targets in tqdm(loader, desc=desc, leave=False, disable=None):
+    total = start["sums"]["total"].to(device) if start else torch.zeros((), device=device)
+    n = start["sums"]["n"] if start else 0
+    stopped = None
+    for i, (images, targets) in enumerate(tqdm(skip_then_restore(loader, start), desc=desc, leave=False,
+                                               disable=None), start=start["batch"] if start else 0):
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         loss = kd_step(student, teacher, images, optimizer, precision, T, targets, alpha, beta)
         total += loss * targets.numel()
         n += targets.numel()
-    return {"loss": (total / max(n, 1)).item()}
+        if should_stop is not None and i + 1 < len(loader) and should_stop():
+            stopped = {"batch": i + 1, "sums": {"total": total, "n": n}, "rng": rng_state()}
+            break
+    return {"loss": (total / max(n, 1)).item(), "stopped": stopped}
 
 
 def wrap_ddp(model, device):

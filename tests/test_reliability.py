@@ -406,3 +406,41 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tiny_data, tiny_teacher,
         assert not list(run.glob(".tmp-*"))
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)   # -l: the failed run still holds its log
+
+
+@pytest.mark.parametrize("script", ["train_scratch", "vanilla_kd"])
+def test_sigterm_mid_epoch_of_real_data_training_then_resume_is_bitwise_identical(script, tiny_data, tiny_teacher,
+                                                                                   tmp_path, monkeypatch, capsys):
+    """The 6th of 12 optimiser steps (epoch 1, batch 2 of 4) gets SIGTERM; the resumed run skips the batches the
+    stopped one had used, restores the random state, and ends with the same weights as an uninterrupted run."""
+    from engine.device import Precision
+    main = {"train_scratch": train_scratch.main, "vanilla_kd": vanilla_kd.main}[script]
+
+    def flags(save_dir, extra=()):
+        return (scratch_flags(save_dir, epochs=3, extra=extra) if script == "train_scratch"
+                else kd_flags(save_dir, tiny_teacher, epochs=3, extra=extra))
+
+    main(flags(tmp_path / "full"))
+    real_step, calls = Precision.backward_step, []
+
+    def step(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Precision, "backward_step", step)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(flags(tmp_path / "part"))
+    assert stop.value.code == 143
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("SIGTERM: stopped in epoch 1 and saved it")
+    monkeypatch.setattr(Precision, "backward_step", real_step)
+    last = "fmnist_resnet8-last.pth" if script == "train_scratch" else "last.pth"
+    saved = torch.load(tmp_path / "part" / last, weights_only=True)
+    assert saved["epoch"] == 1 and saved["mid_epoch"]["position"]["batch"] == 2
+    main(flags(tmp_path / "part", ["--resume", "auto"]))
+    full = torch.load(tmp_path / "full" / last, weights_only=True)["state_dict"]
+    resumed = torch.load(tmp_path / "part" / last, weights_only=True)["state_dict"]
+    for k in full:
+        assert torch.equal(full[k], resumed[k]), k
