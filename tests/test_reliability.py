@@ -444,3 +444,20 @@ def test_sigterm_mid_epoch_of_real_data_training_then_resume_is_bitwise_identica
     resumed = torch.load(tmp_path / "part" / last, weights_only=True)["state_dict"]
     for k in full:
         assert torch.equal(full[k], resumed[k]), k
+
+
+def test_tensorboard_holds_one_value_per_epoch_after_a_resume(tiny_data, tiny_teacher, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    datafree_kd.main(datafree_flags(tmp_path, tiny_teacher, epochs=2))
+    # a run killed in epoch 2 after logging it: its resume logs epoch 2 again
+    from torch.utils.tensorboard import SummaryWriter
+    writer = SummaryWriter(str(tmp_path / "tb"))
+    writer.add_scalar("kd_loss", 123.0, 2)
+    writer.close()
+    datafree_kd.main(datafree_flags(tmp_path, tiny_teacher, epochs=3, extra=[
+        "--resume", "auto", "--resume_override", "epochs"]))
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    steps = [e.step for e in events.Scalars("kd_loss")]
+    values = {e.step: e.value for e in events.Scalars("kd_loss")}
+    assert sorted(steps) == [0, 1, 2] and values[2] != 123.0
