@@ -41,10 +41,10 @@ def print_table(rows, columns):
 
 
 def write_results(name, payload):
-    os.makedirs("results", exist_ok=True)
-    payload = {"benchmark": name, "machine": machine(), "torch": torch.__version__, "commit": commit(),
-               "date": time.strftime("%Y-%m-%d %H:%M"), **payload}
-    path = os.path.join("results", f"{name}.json")
+    path = os.path.join("results", f"{name}.json")   # a name may hold a folder: gpu/epoch_time_fp32
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    payload = {"benchmark": name, "machine": machine(), "torch": torch.__version__, "cuda": torch.version.cuda,
+               "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"), **payload}
     with open(path, "w") as f:
         json.dump(payload, f, indent=2)
     print(f"wrote {path}")

@@ -27,31 +27,41 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def main():
+def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch_size", type=int, default=256)
     p.add_argument("--kd_steps", type=int, default=400)
     p.add_argument("--g_steps", type=int, default=2)
     p.add_argument("--teacher", default="wrn40_2")
     p.add_argument("--student", default="wrn16_1")
-    p.add_argument("--fp16", action="store_true")
+    p.add_argument("--fp16", action="store_true", help="mixed precision: fp16 with loss scaling on CUDA")
+    p.add_argument("--bf16", action="store_true", help="with --fp16 on CUDA: bfloat16 instead of float16")
+    p.add_argument("--channels_last", action="store_true")
     p.add_argument("--warm_epochs", type=int, default=1, help="untimed epochs first (fills the pool, warms up)")
     p.add_argument("--name", default=None, help="results/<name>.json (default: epoch_time_<device>)")
-    args = p.parse_args()
+    return p
+
+
+def main():
+    args = build_parser().parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
-    teacher = registry.get_model(args.teacher, num_classes=10).to(device).eval().requires_grad_(False)
-    student = registry.get_model(args.student, num_classes=10).to(device)
-    precision = Precision(device, args.fp16)
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    teacher = registry.get_model(args.teacher, num_classes=10).to(device, memory_format=fmt).eval()
+    teacher.requires_grad_(False)
+    student = registry.get_model(args.student, num_classes=10).to(device, memory_format=fmt)
+    precision = Precision(device, ("bf16" if args.bf16 else True) if args.fp16 else False)
     synth = FastMetaSynthesizer(
         teacher, student, Generator(nz=256, ngf=64, img_size=32, nc=3), nz=256, num_classes=10, img_shape=(3, 32, 32),
         normalizer=Normalizer(**registry.NORMALIZE_DICT["cifar10"]), device=device,
         synthesis_batch_size=args.batch_size, batch_size=args.batch_size, g_steps=args.g_steps, lr_g=5e-3,
         lr_z=0.015, adv=1.1, bn=10, oh=0.4, bn_mmt=0.9, warmup=0,
-        autocast_dtype=torch.bfloat16 if (args.fp16 and device.type == "cuda") else None)
+        autocast_dtype=precision.unscaled_dtype)
     optimizer = torch.optim.SGD(student.parameters(), lr=0.2, momentum=0.9, weight_decay=1e-4)
 
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     for _ in range(args.warm_epochs):
         distill_epoch(synth, student, teacher, optimizer, precision, 5, 5, T=20)
 
@@ -79,7 +89,9 @@ def main():
     row = {"device": device.type, "batch": args.batch_size, "kd_steps": args.kd_steps, "g_steps": args.g_steps,
            "synthesis_s": round(epoch["synthesis_seconds"], 2), "pool_aug_s": round(pool_seconds, 2),
            "kd_s": round(epoch["kd_seconds"] - pool_seconds, 2), "epoch_s": round(epoch_seconds, 2),
-           "floor_s": round(floor_seconds, 2), "epoch/floor": round(epoch_seconds / floor_seconds, 3)}
+           "floor_s": round(floor_seconds, 2), "epoch/floor": round(epoch_seconds / floor_seconds, 3),
+           "precision": ("bf16" if args.bf16 else "fp16") if args.fp16 else "fp32", "channels_last": args.channels_last,
+           "peak_gpu_mib": round(torch.cuda.max_memory_allocated() / 2**20) if device.type == "cuda" else None}
     print_table([row], list(row))
     write_results(args.name or f"epoch_time_{device.type}", {"args": vars(args), "result": row})
 

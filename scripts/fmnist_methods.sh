@@ -41,4 +41,4 @@ run zskt zskt "${ONLINE[@]}" --adv 1 --T 1
 run dfq dfq "${ONLINE[@]}" --kd_steps 10 --adv 1 --bn 1 --oh 1 --balance 20
 run dfad dfad "${ONLINE[@]}" --adv 1
 run noise noise "${POOL[@]}"
-"${PY[@]}" benchmarks/summarize.py "$OUT"/*/summary.json --out results/fmnist_methods --baseline deepinv
+"${PY[@]}" benchmarks/summarize.py "$OUT"/*/summary.json --out "${SUMMARY_OUT:-results/fmnist_methods}" --baseline deepinv

@@ -42,3 +42,7 @@ def tiny_teacher(tmp_path):
     path = tmp_path / "fmnist_resnet8.pth"
     torch.save({"state_dict": model.state_dict()}, path)
     return str(path)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA GPU (benchmarks/gpu_suite.sh --step tests runs them)")
