@@ -13,7 +13,7 @@ from datafree.synthesis import SYNTHESIZERS
 from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
-from engine.checkpoint import load_run_checkpoint, load_state_strict, save_atomic
+from engine.checkpoint import load_run_checkpoint, load_state_strict, save_atomic, strip_module_prefix
 from engine.cli import add_runtime_args, check_positive, parse_args, resolve_resume, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
@@ -282,13 +282,6 @@ def resume(args, run, config, state, student, optimizer, scheduler, synthesizer)
     else:
         restore_student_only(ckpt, optimizer, scheduler, state, args.resume, run.logger)
     return mid_epoch
-
-
-def strip_module_prefix(state_dict):
-    """The reference saves DataParallel/DDP-wrapped students: their keys start with 'module.'."""
-    if state_dict and all(k.startswith("module.") for k in state_dict):
-        return {k[len("module."):]: v for k, v in state_dict.items()}
-    return state_dict
 
 
 def restore_student_only(ckpt, optimizer, scheduler, state, path, log):

@@ -1,7 +1,6 @@
 """Name -> object registries: models, datasets and their normalisation constants."""
 import os
 
-import torch
 from torchvision import datasets
 from torchvision import models as tv_models
 from torchvision import transforms as T
@@ -9,6 +8,7 @@ from torchvision import transforms as T
 from engine.checkpoint import load_weights
 from engine.datasets import IdxImageDataset, find_idx_folder
 from engine.errors import UserError
+from engine.guard import module_is_finite
 from engine.transfer_datasets import SmallImageNet, cub200, small_imagenet_batches, stanford_cars, stanford_dogs
 from models import MODEL_DICT
 
@@ -20,14 +20,10 @@ NORMALIZE_DICT = {
     "svhn": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
     "imagenet": dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
     "tiny_imagenet": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    # transfer sets (upstream's constants)
-    "places365": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    "places365_32x32": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    "places365_64x64": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    "imagenet_32x32": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    "cub200": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    "stanford_dogs": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    "stanford_cars": dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    # transfer sets: upstream normalises all of them with mean = std = 0.5
+    **{name: dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+       for name in ("places365", "places365_32x32", "places365_64x64", "imagenet_32x32", "cub200", "stanford_dogs",
+                    "stanford_cars")},
 }
 
 # name -> (num_classes, channels, image size)
@@ -102,7 +98,7 @@ def load_teacher(model, name, path):
                         f"torchvision.models.{ctor}(weights='{weights}').state_dict(), '{path}')\" "
                         f"and copy the file there (or pass --teacher_ckpt)")
     ckpt = load_weights(model, path, what="teacher checkpoint")
-    if not all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point()):
+    if not module_is_finite(model):
         raise UserError(f"teacher checkpoint {path} holds non-finite weights (NaN or inf): it cannot teach; "
                         "re-train or re-download it")
     return ckpt

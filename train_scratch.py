@@ -97,10 +97,8 @@ def main(argv=None):
             train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}",
                                     should_stop=stop.requested, start=start)
             start = None
-            if train_res["stopped"]:
-                stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid),
-                                                                                    last_path),
-                                run.is_main, f"in epoch {epoch}", hint)
+            stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid), last_path),
+                            run.is_main, f"in epoch {epoch}", hint)
             scheduler.step()
             res = evaluate(model, val_loader, run.device, run.precision)
             epoch_seconds = run.elapsed() - t0

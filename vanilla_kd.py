@@ -117,10 +117,8 @@ def main(argv=None):
                                  T=args.T, alpha=alpha, beta=args.beta, desc=f"epoch {epoch}",
                                  should_stop=stop.requested, start=start)
             start = None
-            if train_res["stopped"]:
-                stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid),
-                                                                                    last_path),
-                                run.is_main, f"in epoch {epoch}", hint)
+            stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid), last_path),
+                            run.is_main, f"in epoch {epoch}", hint)
             scheduler.step()
             res = evaluate(student, val_loader, run.device, run.precision)
             ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,

@@ -48,6 +48,20 @@ def markdown(rows, columns=COLUMNS):
     return "\n".join([head, sep, *body])
 
 
+def validity(rows):
+    """The checks a reader needs next to the table: how good the teachers are, where the noise control (chance
+    level) ends, and how many seeds each number rests on."""
+    teachers = sorted({(r.get("teacher"), r.get("teacher_acc1")) for r in rows if r.get("teacher_acc1") is not None})
+    lines = ["Validity: teacher " + ", ".join(f"{t} {fmt(a)}%" for t, a in teachers) + " top-1 on the test split."]
+    noise = [r for r in rows if r.get("method") == "noise"]
+    if noise:
+        lines.append(f"Noise control (students distilled on Gaussian noise): best {fmt(noise[0].get('best_acc1'))}%; "
+                     "rows near it learned nothing from their images.")
+    seeds = sorted({str(r.get("seed")) for r in rows})
+    lines.append(f"Seeds: {', '.join(seeds)} (one run per row unless a run is listed twice).")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("summaries", nargs="+")
@@ -55,7 +69,7 @@ def main(argv=None):
     p.add_argument("--baseline", default=None, help="run or method whose synthesis time is the 1x speed-up")
     args = p.parse_args(argv)
     rows = load_rows(args.summaries, args.baseline)
-    table = markdown(rows)
+    table = markdown(rows) + "\n\n" + validity(rows)
     print(table)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + ".md", "w") as f:

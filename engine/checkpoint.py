@@ -113,10 +113,13 @@ def _first_line(err):
 def load_weights(model, path, what="checkpoint", key="state_dict"):
     """Load `ckpt[key]` (or a bare state_dict) strictly into `model`, naming any mismatch."""
     ckpt = load_checkpoint(path, what=what)
-    state = ckpt.get(key, ckpt)
-    state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
-    load_state_strict(model, state, f"{what} {path}")
+    load_state_strict(model, strip_module_prefix(ckpt.get(key, ckpt)), f"{what} {path}")
     return ckpt
+
+
+def strip_module_prefix(state_dict):
+    """Weights saved from a DataParallel/DDP-wrapped model (as the reference code saves them) have 'module.' keys."""
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state_dict.items()}
 
 
 def load_state_strict(model, state, source):

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .errors import UserError
+
 IDX_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -30,7 +32,6 @@ def _idx_path(folder, stem):
 
 def read_idx(path):
     """An idx file (MNIST format, uint8) as a tensor; a damaged file raises a one-line UserError."""
-    from .errors import UserError
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
@@ -56,7 +57,6 @@ class IdxImageDataset(Dataset):
         self.images = read_idx(_idx_path(folder, img_stem))
         self.targets = read_idx(_idx_path(folder, lbl_stem)).long()
         if len(self.images) != len(self.targets):
-            from .errors import UserError
             raise UserError(f"{folder}: {len(self.images)} images but {len(self.targets)} labels: a damaged copy; "
                             "re-install or re-download the dataset")
         self.transform = transform

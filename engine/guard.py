@@ -6,11 +6,17 @@ import torch
 from .errors import UserError
 
 
+def module_is_finite(module):
+    """Every floating-point parameter and buffer finite (one host sync for the whole module)."""
+    flags = [torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point()]
+    return not flags or bool(torch.stack(flags).all())
+
+
 def _finite(value):
     if value is None:
         return True
     if isinstance(value, torch.nn.Module):
-        return all(bool(torch.isfinite(t).all()) for t in value.state_dict().values() if t.is_floating_point())
+        return module_is_finite(value)
     if torch.is_tensor(value):
         return bool(torch.isfinite(value).all())
     return math.isfinite(value)

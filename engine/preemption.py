@@ -77,7 +77,10 @@ def skip_then_restore(loader, start):
 
 def stop_with_state(stop, position, save, is_main, where, resume_hint):
     """Save a stopped epoch (`position`: where to continue, with this rank's random state under "rng") and leave:
-    every rank's random state is gathered, the main rank calls `save(mid_epoch)`, then Preempted is raised."""
+    every rank's random state is gathered, the main rank calls `save(mid_epoch)`, then Preempted is raised.
+    `position` None (the epoch ran to its end): nothing happens."""
+    if position is None:
+        return
     mid_epoch = {"position": {k: v for k, v in position.items() if k != "rng"},
                  "rng": distributed.gather_objects(position["rng"])}
     if is_main:

@@ -1,4 +1,6 @@
 """Training, distillation and evaluation loops shared by every entry script."""
+import math
+
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -111,7 +113,6 @@ def wrap_ddp(model, device):
 def replan_cosine(scheduler, t_max):
     """A resumed cosine schedule stretched (or shrunk) to `t_max` epochs: the learning rate continues from its
     closed-form value at the current epoch of the new plan instead of restarting the old one's cosine."""
-    import math
     if not isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) or scheduler.T_max == t_max:
         return
     scheduler.T_max = t_max

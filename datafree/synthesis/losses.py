@@ -65,11 +65,6 @@ def js_adversarial_loss(student_logits, teacher_logits):
     return -js_divergence(student_logits, teacher_logits, T=3.0)
 
 
-def kl_t1(student_logits, teacher_logits):
-    """KL(softmax t || softmax s) at temperature 1, batch mean: the online baselines' student criterion."""
-    return kl_per_sample(student_logits, teacher_logits).mean()
-
-
 def total_variation(x):
     """DeepInversion's image prior: mean absolute difference to the right, down and both diagonal neighbours,
     summed over the four directions."""

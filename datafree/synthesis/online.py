@@ -4,6 +4,7 @@ No pool: every KD step draws fresh samples from the generator (in eval mode, as 
 runs are the paper's baseline rows). A method sets its adversarial criterion and its student KD criterion
 (KL at T=1 whatever --T says, as the reference). Loss weights are exactly the flags given."""
 import contextlib
+import functools
 
 import torch
 import torch.nn as nn
@@ -13,9 +14,9 @@ from engine.errors import UserError
 
 from .base import Synthesizer
 from .hooks import BNStatistics, FeatureHooks
-from .losses import activation_loss, class_balance_loss, divergence_adversarial_loss, kl_t1, one_hot_loss
+from engine.train import kd_loss
 
-WEIGHTS = ("adv", "bn", "oh", "act", "balance")
+from .losses import activation_loss, class_balance_loss, divergence_adversarial_loss, one_hot_loss
 
 
 class OnlineGeneratorSynthesizer(Synthesizer):
@@ -24,7 +25,7 @@ class OnlineGeneratorSynthesizer(Synthesizer):
     # (student_logits, teacher_logits) -> the loss the generator minimises when --adv > 0: -KL as the reference's
     # generative synthesizer for every method but DFAD
     adversarial = staticmethod(divergence_adversarial_loss)
-    student_loss = staticmethod(kl_t1)
+    student_loss = staticmethod(functools.partial(kd_loss, T=1.0))
     reference_flags = ""     # the reference script's weights, for the error message
 
     def __init__(self, teacher, student, generator, nz=256, g_steps=1, lr_g=1e-3, adv=0.0, bn=0.0, oh=0.0, act=0.0,
