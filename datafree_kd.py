@@ -14,14 +14,16 @@ from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerato
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
 from engine.checkpoint import load_run_checkpoint, load_state_strict, save_atomic, strip_module_prefix
-from engine.cli import add_runtime_args, check_positive, parse_args, resolve_resume, start_run, to_device
+from engine.cli import (add_kd_teacher_arg, add_runtime_args, check_positive, parse_args, resolve_resume, start_run,
+                        to_device)
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
 from engine.guard import ensure_finite
+from engine.inference import kd_models
 from engine.preemption import GracefulStop, continue_from, rng_state, set_rng_state, stop_with_state
 from engine.loaders import make_loader, take_subset
 from engine.runconfig import check_resume_config, file_digest, run_config
-from engine.train import evaluate, replan_cosine, wrap_ddp
+from engine.train import evaluate, fast_optimizer_kwargs, replan_cosine, wrap_ddp
 
 # The flags that define a data-free run: --resume refuses to continue a checkpoint written with other values.
 RUN_KEYS = ("method", "dataset", "teacher", "student", "epochs", "batch_size", "synthesis_batch_size", "kd_steps",
@@ -77,6 +79,7 @@ def build_parser():
     b.add_argument("--pretrained", action="store_true",
                    help="(upstream flag, accepted; the teacher's weights always come from --teacher_ckpt)")
     b.add_argument("--eval_every", default=1, type=int, help="evaluate on the test split every N epochs (and last)")
+    add_kd_teacher_arg(b)
     add_runtime_args(p, save_dir_default=None)
     return p
 
@@ -142,7 +145,8 @@ def main(argv=None, synthesizer_hook=None):
     teacher = registry.get_model(args.teacher, num_classes=num_classes, in_channels=channels)
     student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
     registry.load_teacher(teacher, args.teacher, args.teacher_ckpt)
-    _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)   # the real train split is never read
+    _, _, val_dst = registry.get_dataset(args.dataset, args.data_root, in_memory=args.in_memory)
+    # (the real train split is never read)
     val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
 
     last_path = os.path.join(args.save_dir, "last.pth")
@@ -157,13 +161,16 @@ def main(argv=None, synthesizer_hook=None):
     synthesizer = build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run)
     if synthesizer_hook is not None:
         synthesizer_hook(synthesizer)
-    optimizer = torch.optim.SGD(student.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    kd_teacher, kd_student, compile_seconds = kd_models(teacher, ddp_student, args, run, img_shape,
+                                                        args.batch_size // run.world_size)
+    optimizer = torch.optim.SGD(student.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                                **fast_optimizer_kwargs(run.device))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1), eta_min=2e-4)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
     mid_epoch = None   # position, partial sums and random state of an epoch stopped by a signal
     state = {"epoch": 0, "best_acc1": 0.0, "last_acc1": None, "last_acc5": None, "teacher_acc1": None,
-             "synthesis_seconds": 0.0, "kd_seconds": 0.0, "wall_seconds": 0.0}
+             "synthesis_seconds": 0.0, "kd_seconds": 0.0, "wall_seconds": 0.0, "compile_seconds": 0.0}
     if args.resume:
         mid_epoch = resume(args, run, config, state, student, optimizer, scheduler, synthesizer)
 
@@ -171,6 +178,7 @@ def main(argv=None, synthesizer_hook=None):
         res = evaluate(student, val_loader, run.device, run.precision)
         log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
         return res
+    state["compile_seconds"] += compile_seconds
     if state["teacher_acc1"] is None:
         state["teacher_acc1"] = evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
     log.info(f"teacher {args.teacher} acc@1 {state['teacher_acc1']:.2f} on the {args.dataset} test split")
@@ -190,7 +198,7 @@ def main(argv=None, synthesizer_hook=None):
                 set_rng_state(position["rng"])
             elif args.seed is not None:
                 seed_everything(args.seed + 1009 * epoch + run.rank)
-            out = distill_epoch(synthesizer, ddp_student, teacher, optimizer, run.precision, args.ep_steps,
+            out = distill_epoch(synthesizer, kd_student, kd_teacher, optimizer, run.precision, args.ep_steps,
                                 args.kd_steps, args.T, train_student=epoch >= args.warmup,
                                 log_every=args.print_freq, log=log.info, should_stop=stop.requested,
                                 resume=position)
@@ -304,7 +312,8 @@ def write_summary(log, args, state, run):
                 teacher_acc1=state["teacher_acc1"], best_acc1=state["best_acc1"], last_acc1=state["last_acc1"],
                 last_acc5=state["last_acc5"], epochs_done=state["epoch"], epochs=args.epochs,
                 synthesis_seconds=state["synthesis_seconds"], kd_seconds=state["kd_seconds"],
-                wall_seconds=state["wall_seconds"], device=describe_device(run.device), world_size=run.world_size,
+                wall_seconds=state["wall_seconds"], compile_seconds=state["compile_seconds"],
+                device=describe_device(run.device), world_size=run.world_size,
                 g_steps=args.g_steps, kd_steps=args.kd_steps, ep_steps=args.ep_steps, warmup=args.warmup,
                 batch_size=args.batch_size,
                 synthesis_batch_size=args.synthesis_batch_size, seed=args.seed, log_tag=args.log_tag,

@@ -1,14 +1,17 @@
 """Name -> object registries: models, datasets and their normalisation constants."""
 import os
 
+import torch
+from PIL import Image
 from torchvision import datasets
 from torchvision import models as tv_models
 from torchvision import transforms as T
 
 from engine.checkpoint import load_weights
-from engine.datasets import IdxImageDataset, find_idx_folder
+from engine.datasets import IDX_FILES, IdxImageDataset, find_idx_folder, idx_path, read_idx
 from engine.errors import UserError
 from engine.guard import module_is_finite
+from engine.memdata import TensorImages
 from engine.transfer_datasets import SmallImageNet, cub200, small_imagenet_batches, stanford_cars, stanford_dogs
 from models import MODEL_DICT
 
@@ -104,6 +107,49 @@ def load_teacher(model, name, path):
     return ckpt
 
 
+MNIST_RESIZE = T.Resize((32, 32))
+
+
+def _fmnist_folder(data_root):
+    local = os.path.join(data_root, "torchdata", "FashionMNIST", "raw")
+    return find_idx_folder([local, os.path.join(data_root, "fashion-mnist"), DEBIAN_FMNIST])
+
+
+def _tensor_images(name, data_root):
+    """(train, val) TensorImages of an IN_MEMORY dataset: uint8 images as the per-sample pipeline sees them before
+    its random crop/flip and normalisation (Fashion-MNIST zero-padded to 32 px, MNIST resized to 32 px)."""
+    padding, flip = IN_MEMORY[name]
+    root = os.path.join(data_root, "torchdata")
+    splits = []
+    for train in (True, False):
+        if name == "fmnist":
+            folder = _fmnist_folder(data_root)
+            if folder is not None:
+                images, targets = (read_idx(idx_path(folder, stem)) for stem in IDX_FILES[train])
+            else:
+                dst = _torchvision(datasets.FashionMNIST, root, name, train=train)
+                images, targets = dst.data, dst.targets
+            images = torch.nn.functional.pad(images.unsqueeze(1), (2, 2, 2, 2))
+        elif name == "mnist":
+            dst = _torchvision(datasets.MNIST, root, name, train=train)
+            images = torch.stack([T.functional.pil_to_tensor(MNIST_RESIZE(Image.fromarray(a.numpy(), mode="L")))
+                                  for a in dst.data])
+            targets = dst.targets
+        elif name == "svhn":
+            dst = _torchvision(datasets.SVHN, root, name, split="train" if train else "test")
+            images, targets = torch.from_numpy(dst.data), dst.labels
+        else:
+            ctor = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+            dst = _torchvision(ctor, root, name, train=train)
+            images, targets = torch.from_numpy(dst.data).permute(0, 3, 1, 2), dst.targets
+        if len(images) != len(targets):
+            raise UserError(f"dataset '{name}': {len(images)} images but {len(targets)} labels: a damaged copy; "
+                            "re-install or re-download it")
+        splits.append(TensorImages(images.contiguous(), torch.as_tensor(targets, dtype=torch.long),
+                                   **NORMALIZE_DICT[name], padding=padding if train else 0, flip=flip and train))
+    return splits
+
+
 def _cifar_like_transforms(name, size, pad_to=None):
     norm = T.Normalize(**NORMALIZE_DICT[name])
     pad = [T.Pad((pad_to - size) // 2)] if pad_to else []
@@ -147,15 +193,22 @@ def _small_imagenet(data_root, name, train_tf, val_tf):
                     f"(train_data_batch_1..10 and val_data, pickled or .npz) in {root} or {data_root}")
 
 
-def get_dataset(name, data_root="data", return_transform=False):
-    """Returns (num_classes, train_dst, val_dst) like the upstream registry."""
+# Datasets small enough to hold in memory as uint8: augmentation of their training split (crop padding, flip).
+IN_MEMORY = {"fmnist": (4, True), "mnist": (0, False), "cifar10": (4, True), "cifar100": (4, True),
+             "svhn": (0, False)}
+
+
+def get_dataset(name, data_root="data", return_transform=False, in_memory=False):
+    """Returns (num_classes, train_dst, val_dst) like the upstream registry. `in_memory`: the datasets of
+    IN_MEMORY as TensorImages (the same images, labels and augmentation, served in batches); others unchanged."""
     name = canonical_dataset(name)
     data_root = os.path.expanduser(data_root)
     num_classes = DATASET_INFO[name][0]
+    if in_memory and name in IN_MEMORY and not return_transform:
+        return (num_classes, *_tensor_images(name, data_root))
     to_tensor = T.ToTensor()
     if name == "fmnist":
-        local = os.path.join(data_root, "torchdata", "FashionMNIST", "raw")
-        folder = find_idx_folder([local, os.path.join(data_root, "fashion-mnist"), DEBIAN_FMNIST])
+        folder = _fmnist_folder(data_root)
         train_tf, val_tf = _cifar_like_transforms(name, 28, pad_to=32)
         if folder is not None:
             train_dst = IdxImageDataset(folder, train=True, transform=train_tf)
@@ -168,7 +221,7 @@ def get_dataset(name, data_root="data", return_transform=False):
                                    transform=T.Compose([to_tensor, val_tf]))
     elif name == "mnist":
         root = os.path.join(data_root, "torchdata")
-        tf = T.Compose([T.Resize((32, 32)), to_tensor, T.Normalize(**NORMALIZE_DICT[name])])
+        tf = T.Compose([MNIST_RESIZE, to_tensor, T.Normalize(**NORMALIZE_DICT[name])])
         train_tf = val_tf = tf
         train_dst = _torchvision(datasets.MNIST, root, name, train=True, transform=tf)
         val_dst = _torchvision(datasets.MNIST, root, name, train=False, transform=tf)

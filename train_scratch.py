@@ -12,10 +12,11 @@ from engine.cli import add_runtime_args, check_positive, parse_args, resolve_res
 from engine.device import describe_device, seed_everything
 from engine.errors import cli_entry
 from engine.guard import ensure_finite
+from engine.inference import compile_student_step
 from engine.preemption import GracefulStop, continue_from, stop_with_state
 from engine.runconfig import check_resume_config, run_config
 from engine.loaders import make_loader, take_subset
-from engine.train import evaluate, make_scheduler, replan_cosine, train_epoch, wrap_ddp
+from engine.train import evaluate, fast_optimizer_kwargs, make_scheduler, replan_cosine, train_epoch, wrap_ddp
 
 # The flags that define a training run: --resume refuses a checkpoint written with other values.
 RUN_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "lr_decay_milestones", "lr_decay_gamma", "wd",
@@ -49,9 +50,9 @@ def main(argv=None):
     last_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}-last.pth")
     resolve_resume(args, last_path)
     seed_everything(args.seed)   # before any model is built: initial weights depend on it
-    num_classes, channels, _ = registry.dataset_info(args.dataset)
+    num_classes, channels, size = registry.dataset_info(args.dataset)
     model = registry.get_model(args.model, num_classes=num_classes, in_channels=channels)
-    _, train_dst, val_dst = registry.get_dataset(args.dataset, args.data_root)
+    _, train_dst, val_dst = registry.get_dataset(args.dataset, args.data_root, in_memory=args.in_memory)
     train_dst = take_subset(train_dst, args.train_subset, "--train_subset")
     val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
 
@@ -59,7 +60,14 @@ def main(argv=None):
     log = run.logger
     model = to_device(model, run, args.channels_last)
     ddp_model = wrap_ddp(model, run.device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.wd)
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    example = torch.zeros((args.batch_size // run.world_size, channels, size, size),
+                          device=run.device).contiguous(memory_format=fmt)
+    train_model, compile_seconds = compile_student_step(ddp_model, example, args.compile)
+    if args.compile:
+        log.info(f"torch.compile of the model: {compile_seconds:.1f}s (counted in wall time)")
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.wd,
+                                **fast_optimizer_kwargs(run.device))
     scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones, args.lr_decay_gamma)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
@@ -94,7 +102,7 @@ def main(argv=None):
                 seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
             t0 = run.elapsed()
             loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
-            train_res = train_epoch(ddp_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}",
+            train_res = train_epoch(train_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}",
                                     should_stop=stop.requested, start=start)
             start = None
             stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid), last_path),
@@ -125,7 +133,7 @@ def main(argv=None):
                 train_subset=args.train_subset, val_subset=args.val_subset,
                 last_acc1=res["acc1"] if res else None, epochs=args.epochs, wall_seconds=wall,
                 seconds_per_epoch=wall / max(args.epochs - start_epoch, 1) if res else None,
-                device=describe_device(run.device), checkpoint=best_path)
+                compile_seconds=compile_seconds, device=describe_device(run.device), checkpoint=best_path)
     log.info(f"best acc@1 {best_acc1:.2f}; weights in {best_path}; {wall:.0f}s")
     log.close()
     distributed.cleanup()

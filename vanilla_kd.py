@@ -7,14 +7,16 @@ import torch
 import registry
 from engine import distributed
 from engine.checkpoint import restore_training, save_atomic
-from engine.cli import add_runtime_args, check_positive, parse_args, resolve_resume, start_run, to_device
+from engine.cli import (add_kd_teacher_arg, add_runtime_args, check_positive, parse_args, resolve_resume, start_run,
+                        to_device)
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
 from engine.guard import ensure_finite
+from engine.inference import kd_models
 from engine.loaders import make_loader, take_subset
 from engine.preemption import GracefulStop, continue_from, stop_with_state
 from engine.runconfig import check_resume_config, file_digest, run_config
-from engine.train import evaluate, kd_epoch, make_scheduler, replan_cosine, wrap_ddp
+from engine.train import evaluate, fast_optimizer_kwargs, kd_epoch, make_scheduler, replan_cosine, wrap_ddp
 
 # The flags that define a KD run: --resume refuses a checkpoint written with other values.
 RUN_KEYS = ("teacher", "student", "dataset", "transfer_set", "epochs", "batch_size", "lr", "lr_decay_milestones",
@@ -40,6 +42,7 @@ def build_parser():
     p.add_argument("--T", default=4, type=float, help="distillation temperature")
     p.add_argument("--alpha", default=0.0, type=float, help="weight of cross-entropy on real labels")
     p.add_argument("--beta", default=1.0, type=float, help="weight of the KD loss")
+    add_kd_teacher_arg(p)
     add_runtime_args(p, save_dir_default=None)
     return p
 
@@ -59,14 +62,14 @@ def main(argv=None):
     last_path, best_path = os.path.join(args.save_dir, "last.pth"), os.path.join(args.save_dir, "best.pth")
     resolve_resume(args, last_path)
     seed_everything(args.seed)   # before any model is built: initial weights depend on it
-    num_classes, channels, _ = registry.dataset_info(args.dataset)
+    num_classes, channels, size = registry.dataset_info(args.dataset)
     if registry.dataset_info(args.transfer_set)[1] != channels:
         raise UserError(f"--transfer_set {args.transfer_set} has a different channel count from --dataset {args.dataset}")
     teacher = registry.get_model(args.teacher, num_classes=num_classes, in_channels=channels)
     student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
     registry.load_teacher(teacher, args.teacher, args.teacher_ckpt)
-    _, _, val_dst = registry.get_dataset(args.dataset, args.data_root)
-    _, transfer_dst, _ = registry.get_dataset(args.transfer_set, args.data_root)
+    _, _, val_dst = registry.get_dataset(args.dataset, args.data_root, in_memory=args.in_memory)
+    _, transfer_dst, _ = registry.get_dataset(args.transfer_set, args.data_root, in_memory=args.in_memory)
     transfer_dst = take_subset(transfer_dst, args.train_subset, "--train_subset")
     val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
     # Labels of another dataset mean nothing to this teacher: only the KD term applies then.
@@ -78,7 +81,11 @@ def main(argv=None):
     teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
     student = to_device(student, run, args.channels_last)
     ddp_student = wrap_ddp(student, run.device)
-    optimizer = torch.optim.SGD(student.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.wd)
+    kd_teacher, kd_student, compile_seconds = kd_models(teacher, ddp_student, args, run,
+                                                        (channels, *[registry.dataset_info(args.transfer_set)[2]] * 2),
+                                                        args.batch_size // run.world_size)
+    optimizer = torch.optim.SGD(student.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.wd,
+                                **fast_optimizer_kwargs(run.device))
     scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
@@ -113,7 +120,7 @@ def main(argv=None):
             if args.seed is not None:
                 seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
             loader = make_loader(transfer_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
-            train_res = kd_epoch(ddp_student, teacher, loader, optimizer, run.device, run.precision,
+            train_res = kd_epoch(kd_student, kd_teacher, loader, optimizer, run.device, run.precision,
                                  T=args.T, alpha=alpha, beta=args.beta, desc=f"epoch {epoch}",
                                  should_stop=stop.requested, start=start)
             start = None
@@ -138,7 +145,8 @@ def main(argv=None):
                             best_acc1=best_acc1, last_acc1=res["acc1"], epochs_done=epoch + 1, epochs=args.epochs,
                             synthesis_seconds=0.0, train_steps=len(loader) * (epoch + 1), batch_size=args.batch_size,
                             train_subset=args.train_subset, val_subset=args.val_subset,
-                            wall_seconds=wall_before + run.elapsed(), device=describe_device(run.device),
+                            wall_seconds=wall_before + run.elapsed(), compile_seconds=compile_seconds,
+                            device=describe_device(run.device),
                             world_size=run.world_size)
             distributed.barrier()
             if epoch + 1 < args.epochs and stop.requested():

@@ -30,6 +30,12 @@ def add_runtime_args(parser, save_dir_default):
     g.add_argument("--bf16", action="store_true", help="with --fp16 on CUDA: use bfloat16 instead of float16")
     g.add_argument("--channels_last", action="store_true", help="channels_last memory format (fast on CUDA)")
     g.add_argument("-j", "--workers", default=4, type=int, metavar="N", help="data loading workers")
+    g.add_argument("--in_memory", default=1, type=int, choices=(0, 1),
+                   help="1: hold Fashion-MNIST, MNIST, CIFAR and SVHN in memory as uint8 and augment whole batches on "
+                        "the training device (no workers); 0: per-sample transforms in a DataLoader")
+    g.add_argument("--compile", action="store_true",
+                   help="torch.compile the training steps' models (the frozen teacher and the student); compile time "
+                        "is logged apart")
     g.add_argument("--gpu", default=None, type=int, help="GPU id (CPU when no GPU exists)")
     g.add_argument("--dist_backend", default=None, choices=("nccl", "gloo"),
                    help="under torchrun: nccl (GPU) or gloo (CPU); default: nccl on GPUs, gloo on CPU")
@@ -44,6 +50,12 @@ def add_runtime_args(parser, save_dir_default):
     g.add_argument("--log_tag", default="")
     g.add_argument("-p", "--print_freq", default=0, type=int, metavar="N", help="log training every N steps")
     return g
+
+
+def add_kd_teacher_arg(parser):
+    parser.add_argument("--kd_teacher", default="frozen", choices=("frozen", "plain"),
+                        help="the teacher of the KD steps: frozen = an inference-only copy with BatchNorm folded "
+                             "into the convolutions, channels_last (same logits, faster); plain = the model itself")
 
 
 def parse_args(parser, argv=None):

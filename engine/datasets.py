@@ -17,12 +17,12 @@ IDX_FILES = {
 def find_idx_folder(candidates):
     """First folder among `candidates` that holds all four idx files (plain or .gz), else None."""
     for folder in candidates:
-        if all(_idx_path(folder, f) for pair in IDX_FILES.values() for f in pair):
+        if all(idx_path(folder, f) for pair in IDX_FILES.values() for f in pair):
             return folder
     return None
 
 
-def _idx_path(folder, stem):
+def idx_path(folder, stem):
     for name in (stem, stem + ".gz"):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
@@ -54,8 +54,8 @@ class IdxImageDataset(Dataset):
 
     def __init__(self, folder, train, transform=None):
         img_stem, lbl_stem = IDX_FILES[train]
-        self.images = read_idx(_idx_path(folder, img_stem))
-        self.targets = read_idx(_idx_path(folder, lbl_stem)).long()
+        self.images = read_idx(idx_path(folder, img_stem))
+        self.targets = read_idx(idx_path(folder, lbl_stem)).long()
         if len(self.images) != len(self.targets):
             raise UserError(f"{folder}: {len(self.images)} images but {len(self.targets)} labels: a damaged copy; "
                             "re-install or re-download the dataset")

@@ -1,10 +1,12 @@
-"""DataLoaders whose order depends only on (seed, epoch), so a resumed run sees the same batches."""
+"""Loaders whose order depends only on (seed, epoch), so a resumed run sees the same batches: in-memory
+TensorImages are served by a TensorLoader, any other dataset by a DataLoader."""
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from . import distributed
 from .device import seed_worker
 from .errors import UserError
+from .memdata import TensorImages, TensorLoader
 
 
 def make_loader(dataset, batch_size, train, workers, device, seed=None, epoch=0):
@@ -15,6 +17,8 @@ def make_loader(dataset, batch_size, train, workers, device, seed=None, epoch=0)
     per_rank = batch_size
     if train:
         per_rank = _per_rank_batch(batch_size)
+    if isinstance(dataset, TensorImages):
+        return TensorLoader(dataset, per_rank, train, device, seed, epoch)
     generator = torch.Generator()
     # The rank only varies worker augmentation streams; the sampler's shuffle is shared by all ranks.
     generator.manual_seed((seed if seed is not None else torch.initial_seed()) + epoch + 1009 * distributed.rank())
@@ -45,4 +49,6 @@ def take_subset(dataset, n, flag):
         raise UserError(f"{flag} {n} exceeds the {len(dataset)} items of the split: use at most {len(dataset)}, "
                         f"or 0 for all")
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n]
+    if isinstance(dataset, TensorImages):
+        return dataset.subset(order)
     return Subset(dataset, order.tolist())

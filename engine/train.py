@@ -24,7 +24,7 @@ def topk_correct(logits, targets, ks=(1, 5)):
     return [hit[:, :min(k, maxk)].any(dim=1).sum().item() for k in ks]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model, loader, device, precision=None, desc="eval"):
     """Top-1 / top-5 accuracy (%) and mean cross-entropy on `loader`."""
     was_training = model.training
@@ -46,7 +46,8 @@ def train_epoch(model, loader, optimizer, device, precision, desc="train", shoul
     """One supervised epoch with cross-entropy. Returns mean loss and top-1 on the training batches, and `stopped`:
     when `should_stop()` says so after a batch, the position, sums and random state to continue from (`start`)."""
     model.train()
-    sums = dict(start["sums"]) if start else {"n": 0, "correct": 0, "loss_sum": 0.0}
+    sums = {k: torch.as_tensor(v, dtype=torch.float64, device=device)
+            for k, v in (start["sums"] if start else {"n": 0, "correct": 0, "loss_sum": 0.0}).items()}
     stopped = None
     for i, (images, targets) in enumerate(tqdm(skip_then_restore(loader, start), desc=desc, leave=False,
                                                disable=None), start=start["batch"] if start else 0):
@@ -55,14 +56,14 @@ def train_epoch(model, loader, optimizer, device, precision, desc="train", shoul
             logits = model(images)
             loss = F.cross_entropy(logits.float(), targets)
         precision.backward_step(loss, optimizer)
-        sums["loss_sum"] += loss.item() * targets.numel()
-        sums["correct"] += (logits.argmax(1) == targets).sum().item()
+        sums["loss_sum"] += loss.detach() * targets.numel()   # summed on the device: no host sync per step
+        sums["correct"] += (logits.argmax(1) == targets).sum()
         sums["n"] += targets.numel()
         if should_stop is not None and i + 1 < len(loader) and should_stop():
-            stopped = {"batch": i + 1, "sums": dict(sums), "rng": rng_state()}
+            stopped = {"batch": i + 1, "sums": {k: v.item() for k, v in sums.items()}, "rng": rng_state()}
             break
-    n = max(sums["n"], 1)
-    return {"loss": sums["loss_sum"] / n, "acc1": 100.0 * sums["correct"] / n, "stopped": stopped}
+    n = max(sums["n"].item(), 1)
+    return {"loss": sums["loss_sum"].item() / n, "acc1": 100.0 * sums["correct"].item() / n, "stopped": stopped}
 
 
 def kd_step(student, teacher, images, optimizer, precision, T=1.0, targets=None, alpha=0.0, beta=1.0,
@@ -100,6 +101,12 @@ def kd_epoch(student, teacher, loader, optimizer, device, precision, T=1.0, alph
             stopped = {"batch": i + 1, "sums": {"total": total, "n": n}, "rng": rng_state()}
             break
     return {"loss": (total / max(n, 1)).item(), "stopped": stopped}
+
+
+def fast_optimizer_kwargs(device):
+    """One fused kernel per optimizer step on CUDA; elsewhere one multi-tensor (foreach) update instead of one per
+    parameter."""
+    return {"fused": True} if device.type == "cuda" else {"foreach": True}
 
 
 def wrap_ddp(model, device):

@@ -17,7 +17,7 @@ import train_scratch  # noqa: E402
 from helpers import make_blobs  # noqa: E402
 
 
-def fake_get_dataset(name, data_root="data", return_transform=False):
+def fake_get_dataset(name, data_root="data", return_transform=False, in_memory=False):
     """Generated 1x32x32 data reported as 'fmnist', like the tiny_data fixture."""
     return 10, make_blobs(256, seed=0), make_blobs(64, seed=1)
 

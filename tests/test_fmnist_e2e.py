@@ -3,9 +3,14 @@ distills a student from synthetic images only, against a control distilled from 
 from torch.utils.data import Subset
 
 import datafree_kd
+from engine.memdata import TensorImages
 import registry
 import train_scratch
 from test_fmnist_data import needs_fmnist
+
+def first_images(dataset, n):
+    return dataset.subset(range(n)) if isinstance(dataset, TensorImages) else Subset(dataset, range(n))
+
 
 SCHEDULE = ["--epochs", "30", "--warmup", "2", "--ep_steps", "20", "--kd_steps", "20", "--batch_size", "128",
             "--synthesis_batch_size", "128", "--eval_every", "10", "-j", "0", "--seed", "0", "--T", "20", "--lr", "0.1"]
@@ -17,9 +22,9 @@ FAST_META = ["--g_steps", "2", "--lr_g", "5e-3", "--lr_z", "0.015", "--bn", "10"
 def test_fast_meta_learns_from_a_real_teacher_and_beats_noise(tmp_path, monkeypatch):
     real_get_dataset = registry.get_dataset
 
-    def fewer_training_images(name, data_root="data", return_transform=False):
-        num_classes, train, val = real_get_dataset(name, data_root)
-        return num_classes, Subset(train, range(20000)), val   # the test split stays whole
+    def fewer_training_images(name, data_root="data", return_transform=False, in_memory=False):
+        num_classes, train, val = real_get_dataset(name, data_root, in_memory=in_memory)
+        return num_classes, first_images(train, 20000), val   # the test split stays whole
 
     monkeypatch.setattr(registry, "get_dataset", fewer_training_images)
     teacher = train_scratch.main(["--model", "wrn16_1", "--dataset", "fmnist", "--epochs", "3", "--lr", "0.1",

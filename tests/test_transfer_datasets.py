@@ -298,11 +298,11 @@ def test_vanilla_kd_with_places365_32x32_transfer_set(tmp_path, monkeypatch):
     make_image_folder(data_root / "Places365_32x32", classes=3, per_class=4)   # 12 transfer images
     real_get_dataset, calls = registry.get_dataset, []
 
-    def cifar10_from_blobs(name, data_root="data", return_transform=False):
+    def cifar10_from_blobs(name, data_root="data", return_transform=False, in_memory=False):
         calls.append(name)
         if name == "cifar10":   # no CIFAR-10 on disk: 3-channel generated data stands in for it
             return 10, make_blobs(64, channels=3, seed=0), make_blobs(32, channels=3, seed=1)
-        return real_get_dataset(name, data_root, return_transform)
+        return real_get_dataset(name, data_root, return_transform, in_memory)
 
     monkeypatch.setattr(registry, "get_dataset", cifar10_from_blobs)
     torch.manual_seed(0)
