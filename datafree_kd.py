@@ -13,6 +13,7 @@ from datafree.synthesis import SYNTHESIZERS
 from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
+from engine.chunkstore import ChunkStore
 from engine.checkpoint import load_run_checkpoint, load_state_strict, save_atomic, strip_module_prefix
 from engine.cli import (add_kd_teacher_arg, add_runtime_args, check_positive, parse_args, resolve_resume, start_run,
                         to_device)
@@ -159,6 +160,8 @@ def main(argv=None, synthesizer_hook=None):
     ddp_student = wrap_ddp(student, run.device)
     normalizer = Normalizer(**registry.NORMALIZE_DICT[registry.canonical_dataset(args.dataset)])
     synthesizer = build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run)
+    if hasattr(synthesizer, "pool"):   # checkpoints hold pool counts; the images go to append-only chunk files
+        synthesizer.pool.attach_store(ChunkStore(pool_folder(args.save_dir)))
     if synthesizer_hook is not None:
         synthesizer_hook(synthesizer)
     kd_teacher, kd_student, compile_seconds = kd_models(teacher, ddp_student, args, run, img_shape,
@@ -281,7 +284,12 @@ def resume(args, run, config, state, student, optimizer, scheduler, synthesizer)
     elif "synthesizer" in ckpt:
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
+        elsewhere = os.path.abspath(os.path.dirname(args.resume)) != os.path.abspath(args.save_dir)
+        if elsewhere and hasattr(synthesizer, "pool"):   # read that run's pool, write all of it into this folder
+            synthesizer.pool.attach_store(ChunkStore(pool_folder(os.path.dirname(args.resume))))
         synthesizer.load_state_dict(ckpt["synthesizer"])
+        if elsewhere and hasattr(synthesizer, "pool"):
+            synthesizer.pool.attach_store(ChunkStore(pool_folder(args.save_dir)), rewrite=True)
         state.update({k: ckpt[k] for k in state if k in ckpt})
         mid_epoch = ckpt.get("mid_epoch")
         replan_cosine(scheduler, max(args.epochs - args.warmup, 1))
@@ -305,6 +313,10 @@ def restore_student_only(ckpt, optimizer, scheduler, state, path, log):
     log.info(f"{path} holds no synthesizer state (a checkpoint of the reference code, or a best.pth): restored "
              f"{' and '.join(restored)} at epoch {state['epoch']} (best acc@1 {state['best_acc1']:.2f}); the "
              "generator, image pool and timers start fresh, as in the reference's own resume")
+
+
+def pool_folder(run_dir):
+    return os.path.join(run_dir, "pool")
 
 
 def write_summary(log, args, state, run):

@@ -41,6 +41,7 @@ def fold_batchnorm(model):
         graph.erase_node(node)
         folded += 1
     graph.lint()
+    folded_model.delete_all_unused_submodules()
     folded_model.recompile()
     return folded_model, folded, total
 

@@ -19,3 +19,16 @@ def small_classifier(seed):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+
+def pool_images(run_dir, checkpoint="last.pth"):
+    """The synthetic images a data-free run's checkpoint covers (uint8, slot order), read back from its pool store."""
+    import os
+
+    from datafree.synthesis.pool import ImagePool
+    from engine.chunkstore import ChunkStore
+    ckpt = torch.load(os.path.join(run_dir, checkpoint), weights_only=False)
+    pool = ImagePool(torch.device("cpu"))
+    pool.attach_store(ChunkStore(os.path.join(run_dir, "pool")))
+    pool.load_state_dict(ckpt["synthesizer"]["pool"])
+    return pool.tensor()

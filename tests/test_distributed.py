@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import torch
+from helpers import pool_images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCHER = os.path.join(ROOT, "tests", "dist_launcher.py")
@@ -49,7 +50,7 @@ def test_fast_meta_on_two_ranks_keeps_generator_and_student_identical_and_resume
     assert json.loads((save / "summary.json").read_text())["world_size"] == 2
     ckpt = torch.load(save / "last.pth", weights_only=False)
     assert ckpt["epoch"] == 2
-    pool = ckpt["synthesizer"]["pool"]["images"]
+    pool = pool_images(save)
     assert len(pool) == 16   # 2 epochs x (4 images from each of 2 ranks)
     assert not torch.equal(pool[:4], pool[4:8])   # each rank synthesized its own share
     first_generator = dumps[0]["generator"]
@@ -61,7 +62,7 @@ def test_fast_meta_on_two_ranks_keeps_generator_and_student_identical_and_resume
     assert any(not torch.equal(v, dumps[0]["generator"][k]) for k, v in first_generator.items())
     assert f"resumed from {save / 'last.pth'} at epoch 2" in (save / "log.txt").read_text()
     assert json.loads((save / "summary.json").read_text())["epochs_done"] == 3
-    assert len(torch.load(save / "last.pth", weights_only=False)["synthesizer"]["pool"]["images"]) == 24
+    assert len(pool_images(save)) == 24
     assert len(list(tmp_path.rglob("summary.json"))) == 1
 
 

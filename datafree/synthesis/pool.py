@@ -1,4 +1,5 @@
-"""In-memory pool of synthesized images, stored as uint8 (on the training device unless told otherwise)."""
+"""In-memory pool of synthesized images, stored as uint8 (on the training device unless told otherwise), with
+incremental persistence: checkpoints write only the images added since the previous one."""
 import torch
 
 from engine import distributed
@@ -8,7 +9,10 @@ class ImagePool:
     """uint8 images on `storage_device` (default: the training device), sampled onto `device`.
 
     With `max_size` > 0 only the newest `max_size` images are kept (a ring buffer): ImageNet-sized runs would
-    otherwise hold every image ever synthesized."""
+    otherwise hold every image ever synthesized.
+
+    With a store attached (`attach_store`), `state_dict()` appends the images added since the previous call to the
+    store and holds only counts and the sampling order; without one it holds every image."""
 
     def __init__(self, device, capacity=1024, max_size=0, storage_device=None):
         self.device = device
@@ -20,6 +24,16 @@ class ImagePool:
         self.capacity = capacity
         self.order = None       # the current pass's shuffled indices (reshuffled after every add)
         self.cursor = 0
+        self.added = 0          # images ever added: image k of that sequence sits in slot _slots(k)
+        self.store = None
+        self.persisted = 0      # images of the sequence already in the store
+
+    def attach_store(self, store, rewrite=False):
+        """Persist into `store` from now on; `rewrite`: it holds nothing of this pool yet (a run resumed from a
+        checkpoint in another folder), so the next state_dict() writes every image held."""
+        self.store = store
+        if rewrite:
+            self.persisted = 0
 
     def __len__(self):
         return self.size
@@ -31,6 +45,7 @@ class ImagePool:
             x = _all_gather_cat(x)
         q = x.clamp(0, 1).mul(255).round().to(torch.uint8).to(self.storage)
         self.order = None
+        self.added += len(q)
         if self.max_size:
             self._add_ring(q[-self.max_size:])
             return
@@ -70,20 +85,45 @@ class ImagePool:
     def tensor(self):
         return self.images[:self.size] if self.images is not None else torch.empty(0, dtype=torch.uint8)
 
+    def _slots(self, start, stop):
+        """Slots of images start..stop-1 of the added sequence (all still held: start >= added - size)."""
+        seq = torch.arange(start, stop, device=self.storage)
+        return (seq + self.next - self.added) % self.max_size if self.max_size else seq
+
     def state_dict(self):
-        return {"images": self.tensor().cpu(), "next": self.next,
-                "order": None if self.order is None else self.order.cpu(), "cursor": self.cursor}
+        order = None if self.order is None else self.order.to(torch.int32 if self.size < 2**31 else torch.int64).cpu()
+        state = {"next": self.next, "order": order, "cursor": self.cursor}
+        if self.store is None:
+            return {**state, "images": self.tensor().cpu()}
+        first = max(self.persisted, self.added - self.size)
+        if first < self.added:
+            self.store.append(self.images[self._slots(first, self.added)], first)
+        # the checkpoint on disk still needs the images from (previous count - size) on; older ones are unused
+        self.store.prune_before(self.persisted - self.size if self.max_size else 0)
+        self.persisted = self.added
+        return {**state, "stored": self.added, "size": self.size}
 
     def load_state_dict(self, state):
-        images = state["images"]
-        self.images, self.size, self.next = None, 0, state.get("next", 0)
+        self.images, self.next = None, state.get("next", 0)
         order = state.get("order")
-        self.order = None if order is None else order.to(self.storage)
+        self.order = None if order is None else order.to(self.storage, torch.int64)
         self.cursor = state.get("cursor", 0)
-        if len(images):
-            self.images = self._empty(max(len(images), self.max_size), images)
-            self.images[:len(images)] = images.to(self.storage)
-            self.size = len(images)
+        if "stored" in state:
+            if self.store is None:
+                raise RuntimeError("this pool state lives in a store: attach_store() before load_state_dict()")
+            self.added = self.persisted = state["stored"]
+            self.size = state["size"]
+            self.store.drop_from(self.added)   # written after that checkpoint: never part of this run now
+            images = self.store.read(self.added - self.size, self.added)   # in the order they were added
+            slots = self._slots(self.added - self.size, self.added)
+        else:   # held in the checkpoint, slot by slot
+            images = state["images"]
+            self.added = self.size = len(images)
+            self.persisted = 0
+            slots = torch.arange(self.size, device=self.storage)
+        if self.size:
+            self.images = self._empty(max(self.size, self.max_size), images)
+            self.images[slots] = images.to(self.storage)
 
 
 def _all_gather_cat(x):
