@@ -56,11 +56,10 @@ step_ddp() {
 }
 
 step_epoch_time() {
-    run "$PY" benchmarks/epoch_time.py --name gpu/epoch_time_fp32 &&
-    run "$PY" benchmarks/epoch_time.py --fp16 --name gpu/epoch_time_fp16 &&
-    run "$PY" benchmarks/epoch_time.py --fp16 --bf16 --name gpu/epoch_time_bf16 &&
-    run "$PY" benchmarks/epoch_time.py --channels_last --name gpu/epoch_time_fp32_cl &&
-    run "$PY" benchmarks/epoch_time.py --fp16 --bf16 --channels_last --name gpu/epoch_time_bf16_cl
+    # each run: old (fp32 eager, the previous default), new (frozen teacher + the flags), compiled (new + compile)
+    run "$PY" benchmarks/epoch_time.py --paths old,new --name gpu/epoch_time_fp32 &&
+    run "$PY" benchmarks/epoch_time.py --paths old,new,compiled --fp16 --channels_last --name gpu/epoch_time_fp16_cl &&
+    run "$PY" benchmarks/epoch_time.py --paths old,new,compiled --fp16 --bf16 --channels_last --name gpu/epoch_time_bf16_cl
 }
 
 step_real_run() {   # the CPU table's budget and settings (scripts/fmnist_methods.sh; cmi at 20 steps per batch)

@@ -94,7 +94,7 @@ class ImagePool:
         order = None if self.order is None else self.order.to(torch.int32 if self.size < 2**31 else torch.int64).cpu()
         state = {"next": self.next, "order": order, "cursor": self.cursor}
         if self.store is None:
-            return {**state, "images": self.tensor().cpu()}
+            return {**state, "images": self.tensor().cpu().clone()}   # a view would save the spare capacity too
         first = max(self.persisted, self.added - self.size)
         if first < self.added:
             self.store.append(self.images[self._slots(first, self.added)], first)
