@@ -5,7 +5,7 @@ sizes 5k, 50k and 500k generated 3x32x32 images, old vs new:
     new   the pool in append-only chunk files: the checkpoint writes the images added since the previous one
           (one synthesis batch here) and a small last.pth
 
-    python benchmarks/checkpoint_time.py                      # sizes 5000,50000,500000; batch 256
+    python benchmarks/checkpoint_time.py          # sizes 5000,50000,500000; batch 256; median of 3 checkpoints
 """
 import argparse
 import os
@@ -55,21 +55,24 @@ def checkpoint(synth, student, optimizer):
     return {"state_dict": student.state_dict(), "optimizer": optimizer.state_dict(), "synthesizer": synth.state_dict()}
 
 
-def measure(size, batch, mode, root):
+def measure(size, batch, mode, root, repeats):
     folder = os.path.join(root, f"{mode}-{size}")
     os.makedirs(folder)
     synth, student, optimizer = build(batch)
     if mode == "new":
         synth.pool.attach_store(ChunkStore(os.path.join(folder, "pool")))
-    fill(synth.pool, size - batch)
+    fill(synth.pool, size - repeats * batch)
     save_atomic(checkpoint(synth, student, optimizer), os.path.join(folder, "last.pth"))   # the previous epochs
-    before = folder_bytes(folder) - os.path.getsize(os.path.join(folder, "last.pth"))
-    synth.pool.add(torch.rand(batch, 3, 32, 32))   # this epoch's synthesis
-    synth.pool.sample(batch)
-    t0 = time.time()
-    save_atomic(checkpoint(synth, student, optimizer), os.path.join(folder, "last.pth"))
-    seconds = time.time() - t0
-    written = folder_bytes(folder) - before   # new chunk files + the whole new last.pth
+    times, written = [], []
+    for _ in range(repeats):   # epochs in a row: the median write
+        before = folder_bytes(folder) - os.path.getsize(os.path.join(folder, "last.pth"))
+        synth.pool.add(torch.rand(batch, 3, 32, 32))   # this epoch's synthesis
+        synth.pool.sample(batch)
+        t0 = time.time()
+        save_atomic(checkpoint(synth, student, optimizer), os.path.join(folder, "last.pth"))
+        times.append(time.time() - t0)
+        written.append(folder_bytes(folder) - before)   # new chunk files + the whole new last.pth
+    seconds, written = sorted(times)[len(times) // 2], sorted(written)[len(written) // 2]
     pool_bytes = synth.pool.tensor().numel()
     shutil.rmtree(folder)
     return {"pool_images": size, "path": mode, "write_s": round(seconds, 3), "written_mb": round(written / 2**20, 2),
@@ -80,12 +83,13 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="5000,50000,500000")
     p.add_argument("--batch", type=int, default=256, help="images added by the epoch being checkpointed")
+    p.add_argument("--repeats", type=int, default=3, help="checkpoints in a row per size (the median is shown)")
     p.add_argument("--dir", default=None, help="where to write (default: a temp folder on the same disk as results/)")
     p.add_argument("--name", default="checkpoint_time")
     args = p.parse_args()
     root = tempfile.mkdtemp(prefix="ckpt-bench-", dir=args.dir or ".")
     try:
-        rows = [measure(int(s), args.batch, mode, root) for s in args.sizes.split(",") for mode in ("old", "new")]
+        rows = [measure(int(s), args.batch, mode, root, args.repeats) for s in args.sizes.split(",") for mode in ("old", "new")]
     finally:
         shutil.rmtree(root, ignore_errors=True)
     new = [r for r in rows if r["path"] == "new"]

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # The whole story on Fashion-MNIST, on a fresh machine: set up, train a teacher on real data, then distill a
 # student with fast_meta from synthetic images only, and compare both on the real test split.
-# Takes ~10 minutes on 2 CPU cores; uses a GPU when there is one. Extra arguments go to datafree_kd.py.
+# About 10 minutes on 2 CPU cores from a fresh clone (venv included); uses a GPU when there is one. Extra arguments
+# go to datafree_kd.py. Choices (README "Quickstart"): teacher WRN-16-1, 4 epochs on all 60,000 training images;
+# student ResNet-8 (a KD step costs ~0.1 s at batch 128 on 2 cores); fast_meta (Fast-2) for 50 epochs of 20 KD steps at
+# batch 128 with a 32-wide generator: its accuracy levels off after ~40 epochs on this data.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 
 TEACHER=wrn16_1
-STUDENT=wrn16_1
+STUDENT=resnet8
 TEACHER_CKPT=checkpoints/pretrained/fmnist_${TEACHER}.pth
 RUN_DIR=run/quickstart
 START=$(date +%s)
 
 if [ ! -f "$TEACHER_CKPT" ]; then
     echo "== 1/2 training the teacher ($TEACHER) on real Fashion-MNIST"
-    "$PYTHON" train_scratch.py --model $TEACHER --dataset fmnist --epochs 3 --lr 0.1 -b 128 -j 0 --seed 0 \
+    "$PYTHON" train_scratch.py --model $TEACHER --dataset fmnist --epochs 4 --lr 0.1 -b 128 -j 0 --seed 0 \
         --save_dir checkpoints/pretrained --resume auto
 else
     echo "== 1/2 teacher found at $TEACHER_CKPT"

@@ -23,6 +23,7 @@ class ImagePool:
         self.next = 0           # ring-buffer write position once the pool is full
         self.capacity = capacity
         self.order = None       # the current pass's shuffled indices (reshuffled after every add)
+        self.order_seed = None  # ... drawn from a generator seeded with this (a checkpoint holds the seed only)
         self.cursor = 0
         self.added = 0          # images ever added: image k of that sequence sits in slot _slots(k)
         self.store = None
@@ -76,7 +77,8 @@ class ImagePool:
         if self.size == 0:
             raise RuntimeError("the image pool is empty: synthesize() before sample()")
         if self.order is None or self.cursor >= len(self.order):
-            self.order = torch.randperm(self.size, device=self.storage)
+            self.order_seed = int(torch.randint(2**62, ()))
+            self.order = self._permutation(self.order_seed)
             self.cursor = 0
         idx = self.order[self.cursor:self.cursor + batch_size]
         self.cursor += len(idx)
@@ -85,14 +87,17 @@ class ImagePool:
     def tensor(self):
         return self.images[:self.size] if self.images is not None else torch.empty(0, dtype=torch.uint8)
 
+    def _permutation(self, seed):
+        return torch.randperm(self.size, generator=torch.Generator().manual_seed(seed)).to(self.storage)
+
     def _slots(self, start, stop):
         """Slots of images start..stop-1 of the added sequence (all still held: start >= added - size)."""
         seq = torch.arange(start, stop, device=self.storage)
         return (seq + self.next - self.added) % self.max_size if self.max_size else seq
 
     def state_dict(self):
-        order = None if self.order is None else self.order.to(torch.int32 if self.size < 2**31 else torch.int64).cpu()
-        state = {"next": self.next, "order": order, "cursor": self.cursor}
+        state = {"next": self.next, "order_seed": None if self.order is None else self.order_seed,
+                 "cursor": self.cursor}
         if self.store is None:
             return {**state, "images": self.tensor().cpu().clone()}   # a view would save the spare capacity too
         first = max(self.persisted, self.added - self.size)
@@ -105,9 +110,8 @@ class ImagePool:
 
     def load_state_dict(self, state):
         self.images, self.next = None, state.get("next", 0)
-        order = state.get("order")
-        self.order = None if order is None else order.to(self.storage, torch.int64)
-        self.cursor = state.get("cursor", 0)
+        self.order_seed, self.cursor = state.get("order_seed"), state.get("cursor", 0)
+        order = state.get("order")   # checkpoints written before the seed: the permutation itself
         if "stored" in state:
             if self.store is None:
                 raise RuntimeError("this pool state lives in a store: attach_store() before load_state_dict()")
@@ -124,6 +128,10 @@ class ImagePool:
         if self.size:
             self.images = self._empty(max(self.size, self.max_size), images)
             self.images[slots] = images.to(self.storage)
+        if self.order_seed is not None:
+            self.order = self._permutation(self.order_seed)
+        else:
+            self.order = None if order is None else order.to(self.storage, torch.int64)
 
 
 def _all_gather_cat(x):
