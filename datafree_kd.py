@@ -253,7 +253,7 @@ def finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, 
     state["wall_seconds"] = time.time() - wall_start
     scalars = {k: float(v) for k, v in info.items() if k.startswith("loss")}
     run.logger.scalars(epoch, **metrics, kd_loss=kd_loss, lr=optimizer.param_groups[0]["lr"],
-                       synthesis_seconds=syn_time, kd_seconds=kd_time, **scalars)
+                       synthesis_seconds=syn_time, kd_seconds=kd_time, wall_seconds=state["wall_seconds"], **scalars)
     if run.is_main:
         save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
         save_atomic(checkpoint(), last_path)

@@ -118,7 +118,8 @@ def main(argv=None):
                      f"Lr={optimizer.param_groups[0]['lr']:.4f} train_loss={train_res['loss']:.4f} "
                      f"({epoch_seconds:.1f}s)")
             log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], train_loss=train_res["loss"],
-                        lr=optimizer.param_groups[0]["lr"], epoch_seconds=epoch_seconds)
+                        lr=optimizer.param_groups[0]["lr"], epoch_seconds=epoch_seconds,
+                        wall_seconds=wall_before + run.elapsed())
             if run.is_main:
                 save_atomic(state(epoch + 1, acc1=res["acc1"]), last_path)
                 if is_best:

@@ -135,7 +135,7 @@ def main(argv=None):
             log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
                      f"kd_loss={train_res['loss']:.4f} Lr={optimizer.param_groups[0]['lr']:.4f}")
             log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], kd_loss=train_res["loss"],
-                        lr=optimizer.param_groups[0]["lr"])
+                        lr=optimizer.param_groups[0]["lr"], wall_seconds=wall_before + run.elapsed())
             if run.is_main:
                 save_atomic(state(epoch + 1), last_path)
                 if is_best:

@@ -4,6 +4,11 @@
     python benchmarks/fmnist_report.py --from_json results/fmnist_table.json   # rewrite the .md and .png from the JSON
 
 The speed-up of a row is DeepInversion's synthesis seconds over the row's, within the same teacher/student pair.
+Runs may be repeated with seeds in RUN_DIR/PAIR/ROW/s<SEED>/summary.json; the table shows mean +- std over seeds.
+
+Validity checks are printed above the table and make the script exit with status 1 when one fails (after writing
+the outputs; --allow_invalid keeps status 0): every teacher >= 90% top-1, real-data KD >= 85%, the noise control
+<= 20%, and --seeds seeds of each of SEEDED_ROWS present in every pair that has the row.
 """
 import argparse
 import glob
@@ -20,12 +25,14 @@ from benchmarks.summarize import fmt  # noqa: E402
 ROW_LABELS = {
     "scratch": "Scratch (real data)", "vanilla_kd": "KD (real data)", "deepinv": "DeepInv", "cmi": "CMI",
     "dafl": "DAFL", "zskt": "ZSKT", "dfq": "DFQ", "dfad": "DFAD", "fast": "Fast (no meta)",
-    "fast_meta-2": "Fast-2", "fast_meta-5": "Fast-5", "fast_meta-10": "Fast-10",
+    "fast_meta-2": "Fast-2", "fast_meta-5": "Fast-5", "fast_meta-10": "Fast-10", "noise": "Noise (control)",
 }
 REAL_DATA_ROWS = ("scratch", "vanilla_kd")
+MIN_TEACHER_ACC1, MIN_REAL_KD_ACC1, MAX_NOISE_ACC1 = 90.0, 85.0, 20.0
+SEEDED_ROWS = ("fast_meta-2", "fast_meta-5", "cmi", "deepinv")
 PAIR_ORDER = ["r34", "vgg", "wrn", "wrn401", "wrn162"]   # the paper's column order
 BASELINE = "deepinv"
-COLUMNS = [("pair", "pair"), ("label", "method"), ("student_acc1", "student top-1"),
+COLUMNS = [("pair", "pair"), ("label", "method"), ("seed", "seed"), ("student_acc1", "student top-1"),
            ("synthesis_seconds", "synthesis s"), ("wall_seconds", "wall s"), ("speedup", "speed-up vs DeepInv"),
            ("student_steps", "student steps"), ("batch_size", "batch")]
 
@@ -45,10 +52,14 @@ def _student_steps(s):
 def collect(run_dir):
     """Rows (one per PAIR/ROW/summary.json) and teachers (RUN_DIR/teachers/MODEL/summary.json)."""
     teachers, rows = [], []
-    for path in sorted(glob.glob(os.path.join(run_dir, "*", "*", "summary.json"))):
+    paths = glob.glob(os.path.join(run_dir, "*", "*", "summary.json"))
+    paths += glob.glob(os.path.join(run_dir, "*", "*", "s[0-9]*", "summary.json"))
+    for path in sorted(paths):
         with open(path) as f:
             s = json.load(f)
-        group, run = path.split(os.sep)[-3:-1]
+        parts = os.path.relpath(path, run_dir).split(os.sep)
+        group, run = parts[0], parts[1]
+        seed = int(parts[2][1:]) if len(parts) == 4 else s.get("seed") or 0
         if group == "teachers":
             teachers.append({"model": s["model"], "acc1": s["best_acc1"], "wall_seconds": s["wall_seconds"],
                              "epochs": s["epochs"], "train_subset": s.get("train_subset", 0),
@@ -56,7 +67,8 @@ def collect(run_dir):
             continue
         student = s.get("student", s.get("model"))
         rows.append({
-            "pair": group, "run": run, "label": ROW_LABELS.get(run, run), "method": s.get("method", run),
+            "pair": group, "run": run, "seed": seed, "label": ROW_LABELS.get(run, run),
+            "method": s.get("method", run),
             "teacher": s.get("teacher"), "student": student, "teacher_acc1": s.get("teacher_acc1"),
             "student_acc1": s["best_acc1"], "last_acc1": s.get("last_acc1"),
             "synthesis_seconds": None if run in REAL_DATA_ROWS else s.get("synthesis_seconds"),
@@ -77,11 +89,49 @@ def collect(run_dir):
     return teachers, rows
 
 
+def validity(report, seeds):
+    """(passed, line) for every check (module docstring); a check that cannot be made (no teacher summary, no
+    real-data KD row) fails."""
+    checks = []
+    rows = report["rows"]
+    if not report["teachers"]:
+        checks.append((False, "no teacher summary (RUN_DIR/teachers/MODEL/summary.json): teacher accuracy unknown"))
+    for t in report["teachers"]:
+        checks.append((t["acc1"] >= MIN_TEACHER_ACC1,
+                       f"teacher {t['model']}: {t['acc1']:.2f}% (needs >= {MIN_TEACHER_ACC1:.0f}%)"))
+    for pair in dict.fromkeys(r["pair"] for r in rows):
+        in_pair = [r for r in rows if r["pair"] == pair]
+        kd = [r for r in in_pair if r["run"] == "vanilla_kd"]
+        if not kd:
+            checks.append((False, f"{pair}: no real-data KD row"))
+        for r in kd:
+            checks.append((r["student_acc1"] >= MIN_REAL_KD_ACC1, f"{pair}: real-data KD seed {r['seed']} "
+                           f"{r['student_acc1']:.2f}% (needs >= {MIN_REAL_KD_ACC1:.0f}%)"))
+        for r in (r for r in in_pair if r["run"] == "noise"):
+            checks.append((r["student_acc1"] <= MAX_NOISE_ACC1, f"{pair}: noise control seed {r['seed']} "
+                           f"{r['student_acc1']:.2f}% (needs <= {MAX_NOISE_ACC1:.0f}%)"))
+        for run in SEEDED_ROWS:
+            have = {r["seed"] for r in in_pair if r["run"] == run}
+            if have:
+                missing = sorted(set(range(seeds)) - have)
+                checks.append((not missing, f"{pair}: {ROW_LABELS[run]} seeds {sorted(have)}"
+                               + (f", missing {missing}" if missing else "")))
+    return checks
+
+
+def _mean_std(values):
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else None
+    return mean, std
+
+
 def paper_layout(report):
     """The paper's layout: one row per method, one column per pair, cells 'top-1 (synthesis s)'."""
     pairs = list(dict.fromkeys(r["pair"] for r in report["rows"]))
     runs = sorted({r["run"] for r in report["rows"]}, key=lambda run: _order(ROW_LABELS, run))
-    cell = {(r["pair"], r["run"]): r for r in report["rows"]}
+    cell = {}
+    for r in report["rows"]:
+        cell.setdefault((r["pair"], r["run"]), []).append(r)
     heads = []
     for pair in pairs:
         r = next(r for r in report["rows"] if r["pair"] == pair)
@@ -90,20 +140,22 @@ def paper_layout(report):
     for run in runs:
         cells = []
         for pair in pairs:
-            r = cell.get((pair, run))
-            if r is None:
+            runs_here = cell.get((pair, run))
+            if runs_here is None:
                 cells.append("-")
-            elif r["synthesis_seconds"]:
-                cells.append(f"{r['student_acc1']:.2f} ({r['synthesis_seconds']:.0f} s)")
-            else:
-                cells.append(f"{r['student_acc1']:.2f}")
+                continue
+            mean, std = _mean_std([r["student_acc1"] for r in runs_here])
+            text = f"{mean:.2f}" + (f" +- {std:.2f}" if std is not None else "")
+            syn = [r["synthesis_seconds"] for r in runs_here if r["synthesis_seconds"]]
+            cells.append(text + (f" ({sum(syn) / len(syn):.0f} s)" if syn else ""))
         lines.append(f"| {ROW_LABELS.get(run, run)} | " + " | ".join(cells) + " |")
     return lines
 
 
 def markdown(report):
     lines = [f"Schedule: {report['schedule']}. Machine: {report['machine']}. Date: {report['date']}. "
-             f"Commit: {report['commit']}.", ""]
+             f"Commit: {report['commit']}.", "", "Validity checks:", ""]
+    lines += [f"- {'PASS' if ok else 'FAIL'}: {text}" for ok, text in report["validity"]] + [""]
     if report["teachers"]:
         lines += ["| teacher | top-1 | epochs | train images | wall s |", "|---|---|---|---|---|"]
         lines += [f"| {t['model']} | {fmt(t['acc1'])} | {t['epochs']} | {t['train_subset'] or 'all'} | "
@@ -169,18 +221,31 @@ def main(argv=None):
     p.add_argument("--out", default="results/fmnist_table", help="path prefix: writes OUT.md, OUT.json, OUT.png")
     p.add_argument("--schedule", default="full", help="name of the schedule the runs followed (full or quick)")
     p.add_argument("--from_json", default=None, metavar="JSON", help="rewrite the .md and .png of a report JSON")
+    p.add_argument("--seeds", type=int, default=1, help=f"seeds required of {', '.join(SEEDED_ROWS)} (0..N-1)")
+    p.add_argument("--allow_invalid", action="store_true", help="exit 0 even when a validity check fails")
     args = p.parse_args(argv)
     if args.from_json:
         with open(args.from_json) as f:
             report = json.load(f)
-        return write(report, os.path.splitext(args.from_json)[0], json_too=False)
-    if not args.run_dir:
-        p.error("give RUN_DIR (or --from_json JSON)")
-    teachers, rows = collect(args.run_dir)
-    report = {"schedule": args.schedule, "machine": machine(),
-              "date": time.strftime("%Y-%m-%d"), "commit": commit(), "run_dir": args.run_dir,
-              "teachers": teachers, "rows": rows}
-    return write(report, args.out)
+        for r in report["rows"]:
+            r.setdefault("seed", 0)
+        out, json_too = os.path.splitext(args.from_json)[0], False
+    else:
+        if not args.run_dir:
+            p.error("give RUN_DIR (or --from_json JSON)")
+        teachers, rows = collect(args.run_dir)
+        report = {"schedule": args.schedule, "machine": machine(),
+                  "date": time.strftime("%Y-%m-%d"), "commit": commit(), "run_dir": args.run_dir,
+                  "teachers": teachers, "rows": rows}
+        out, json_too = args.out, True
+    report["validity"] = validity(report, args.seeds)
+    write(report, out, json_too)
+    failed = [text for ok, text in report["validity"] if not ok]
+    for text in failed:
+        print(f"VALIDITY CHECK FAILED: {text}", file=sys.stderr)
+    if failed and not args.allow_invalid:
+        raise SystemExit(1)
+    return report
 
 
 def write(report, out, json_too=True):

@@ -82,8 +82,12 @@ class RunLogger:
         path = os.path.join(self.save_dir, "metrics.csv")
         row = {"epoch": step, **{k: ("" if v is None else v) for k, v in values.items()}}
         new = not os.path.exists(path)
+        fields = list(row)
+        if not new:   # a run resumed by an older version keeps its columns
+            with open(path, newline="") as f:
+                fields = next(csv.reader(f), fields)
         with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
+            w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             if new:
                 w.writeheader()
             w.writerow(row)

@@ -42,7 +42,7 @@ def run_dir(tmp_path):
 
 def test_table_rows_speedups_and_steps(run_dir, tmp_path):
     out = str(tmp_path / "results" / "fmnist_table")
-    report = fmnist_report.main([str(run_dir), "--schedule", "quick", "--out", out])
+    report = fmnist_report.main([str(run_dir), "--schedule", "quick", "--out", out, "--allow_invalid"])
     rows = {(r["pair"], r["run"]): r for r in report["rows"]}
     assert len(rows) == 7 and [t["model"] for t in report["teachers"]] == ["wrn40_2"]
     # Speed-up is DeepInv's synthesis time over the row's, within each pair.
@@ -57,7 +57,7 @@ def test_table_rows_speedups_and_steps(run_dir, tmp_path):
                                                                        "fast_meta-2"]
     table = open(out + ".md").read()
     assert "Schedule: quick." in table
-    assert "| wrn40_2 -> wrn16_1 | Fast-2 | 50.00 | 5.00 | 35.00 | 20.00 | 50 | 32 |" in table
+    assert "| wrn40_2 -> wrn16_1 | Fast-2 | 0 | 50.00 | 5.00 | 35.00 | 20.00 | 50 | 32 |" in table
     assert "| wrn40_2 | 90.00 | 1 | 10000 | 200.00 |" in table
     assert "fixed random subset of the test split (1000 images)" in table
     # The paper's layout: methods down, pairs across.
@@ -71,12 +71,12 @@ def test_table_rows_speedups_and_steps(run_dir, tmp_path):
 
 def test_table_and_plot_are_redrawn_from_the_json_alone(run_dir, tmp_path):
     out = str(tmp_path / "fmnist_table")
-    fmnist_report.main([str(run_dir), "--out", out])
+    fmnist_report.main([str(run_dir), "--out", out, "--allow_invalid"])
     table = open(out + ".md").read()
     os.remove(out + ".png")
     os.remove(out + ".md")
     shutil.rmtree(run_dir)
-    fmnist_report.main(["--from_json", out + ".json"])
+    fmnist_report.main(["--from_json", out + ".json", "--allow_invalid"])
     assert open(out + ".md").read() == table
     with Image.open(out + ".png") as image:
         # Two pairs: two panels side by side.
@@ -86,3 +86,43 @@ def test_table_and_plot_are_redrawn_from_the_json_alone(run_dir, tmp_path):
 def test_an_empty_run_dir_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="no PAIR/ROW/summary.json under .*reproduce_fmnist.sh"):
         fmnist_report.main([str(tmp_path), "--out", str(tmp_path / "t")])
+
+
+def validity_fixture(root, teacher_acc1, kd_acc1, noise_acc1, fast_seeds):
+    write(root, "teachers", "wrn40_2", model="wrn40_2", best_acc1=teacher_acc1, epochs=4, wall_seconds=900.0,
+          train_subset=0, val_subset=0, device="cpu (2 threads)")
+    write(root, "wrn", "vanilla_kd", method="vanilla_kd", teacher="wrn40_2", student="wrn16_1", best_acc1=kd_acc1,
+          epochs_done=2, epochs=2, train_steps=938, batch_size=128, wall_seconds=300.0, val_subset=0)
+    write(root, "wrn", "noise", **datafree("noise", 0.0, noise_acc1, seed=0))
+    for seed, acc in zip(fast_seeds, (60.0, 62.0, 64.0)):
+        write(root / "wrn" / "fast_meta-2", f"s{seed}", ".", **datafree("fast_meta", 5.0, acc, seed=seed))
+
+
+def test_validity_checks_pass_on_sound_runs(tmp_path):
+    validity_fixture(tmp_path / "run", 91.0, 86.0, 10.5, fast_seeds=(0, 1, 2))
+    out = str(tmp_path / "t")
+    report = fmnist_report.main([str(tmp_path / "run"), "--out", out, "--seeds", "3"])
+    assert all(ok for ok, _ in report["validity"]) and len(report["validity"]) == 4
+    table = open(out + ".md").read()
+    assert "- PASS: teacher wrn40_2: 91.00% (needs >= 90%)" in table
+    assert "- PASS: wrn: Fast-2 seeds [0, 1, 2]" in table
+    assert "| Fast-2 | 62.00 +- 2.00 (5 s) |" in table   # mean +- sample std over the three seeds
+    assert sorted(r["seed"] for r in report["rows"] if r["run"] == "fast_meta-2") == [0, 1, 2]
+
+
+def test_failed_validity_checks_are_reported_and_fail_the_report(tmp_path, capsys):
+    """A weak teacher, weak real-data KD, a noise control far above chance and a missing seed: each is named
+    above the table and on stderr, and the exit status is 1 (the outputs are still written)."""
+    validity_fixture(tmp_path / "run", 85.0, 80.0, 30.0, fast_seeds=(0, 2))
+    out = str(tmp_path / "t")
+    with pytest.raises(SystemExit) as stop:
+        fmnist_report.main([str(tmp_path / "run"), "--out", out, "--seeds", "3"])
+    assert stop.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("VALIDITY CHECK FAILED") == 4
+    for text in ("teacher wrn40_2: 85.00% (needs >= 90%)", "wrn: real-data KD seed 0 80.00% (needs >= 85%)",
+                 "wrn: noise control seed 0 30.00% (needs <= 20%)", "wrn: Fast-2 seeds [0, 2], missing [1]"):
+        assert f"VALIDITY CHECK FAILED: {text}" in err
+        assert f"- FAIL: {text}" in open(out + ".md").read()
+    report = fmnist_report.main([str(tmp_path / "run"), "--out", out, "--seeds", "3", "--allow_invalid"])
+    assert sum(not ok for ok, _ in report["validity"]) == 4
