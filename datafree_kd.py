@@ -24,13 +24,14 @@ from engine.inference import kd_models
 from engine.preemption import GracefulStop, continue_from, rng_state, set_rng_state, stop_with_state
 from engine.loaders import make_loader, take_subset
 from engine.runconfig import check_resume_config, file_digest, run_config
-from engine.train import evaluate, fast_optimizer_kwargs, replan_cosine, wrap_ddp
+from engine.train import budget_cosine_lr, evaluate, fast_optimizer_kwargs, replan_cosine, wrap_ddp
 
 # The flags that define a data-free run: --resume refuses to continue a checkpoint written with other values.
 RUN_KEYS = ("method", "dataset", "teacher", "student", "epochs", "batch_size", "synthesis_batch_size", "kd_steps",
             "ep_steps", "warmup", "lr", "momentum", "weight_decay", "T", "g_steps", "lr_g", "lr_z", "adv", "bn", "oh",
             "act", "balance", "cr", "cr_T", "tv", "l2", "bn_mmt", "is_maml", "reptile_scale", "reset_l0",
-            "reset_l0_epoch", "reset_bn", "nz", "ngf", "pool_size", "cmi_init", "seed", "fp16", "bf16")
+            "reset_l0_epoch", "reset_bn", "nz", "ngf", "pool_size", "cmi_init", "seed", "fp16", "bf16",
+            "time_budget")
 
 
 def build_parser():
@@ -80,6 +81,10 @@ def build_parser():
     b.add_argument("--pretrained", action="store_true",
                    help="(upstream flag, accepted; the teacher's weights always come from --teacher_ckpt)")
     b.add_argument("--eval_every", default=1, type=int, help="evaluate on the test split every N epochs (and last)")
+    b.add_argument("--time_budget", default=0, type=float, metavar="SECONDS",
+                   help="train for this many seconds of synthesis + KD, the LR a cosine over them, and stop at the "
+                        "first epoch boundary past it (--epochs is then an upper bound): the same time for every "
+                        "method of a comparison. 0: off")
     add_kd_teacher_arg(b)
     add_runtime_args(p, save_dir_default=None)
     return p
@@ -89,7 +94,8 @@ def validate(args):
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
                    "eval_every", "g_steps", "nz", "cr_T")
     check_positive(args, "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size", "momentum", "tv", "l2",
-                   allow_zero=("warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size", "momentum", "tv", "l2"))
+                   "time_budget", allow_zero=("warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
+                                              "momentum", "tv", "l2", "time_budget"))
     if args.kd_steps > args.ep_steps:
         raise UserError(f"--kd_steps ({args.kd_steps}) must not exceed --ep_steps ({args.ep_steps})")
     if not 0 <= args.bn_mmt < 1:
@@ -99,6 +105,18 @@ def validate(args):
                         "the LR schedule at epoch 0; resume with --resume PATH (or auto), which restores the epoch")
     if args.warmup >= args.epochs:
         raise UserError(f"--warmup ({args.warmup}) must be smaller than --epochs ({args.epochs}): no KD would run")
+
+
+ETA_MIN = 2e-4   # the reference's cosine floor
+
+
+def train_seconds(state):
+    return state["synthesis_seconds"] + state["kd_seconds"]
+
+
+def budget_spent(args, state):
+    """--time_budget reached (checked after each finished epoch)."""
+    return bool(args.time_budget) and train_seconds(state) >= args.time_budget
 
 
 def default_paths(args):
@@ -168,7 +186,8 @@ def main(argv=None, synthesizer_hook=None):
                                                         args.batch_size // run.world_size)
     optimizer = torch.optim.SGD(student.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                                 **fast_optimizer_kwargs(run.device))
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1), eta_min=2e-4)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1),
+                                                           eta_min=ETA_MIN)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
 
     mid_epoch = None   # position, partial sums and random state of an epoch stopped by a signal
@@ -201,6 +220,8 @@ def main(argv=None, synthesizer_hook=None):
                 set_rng_state(position["rng"])
             elif args.seed is not None:
                 seed_everything(args.seed + 1009 * epoch + run.rank)
+            if args.time_budget:
+                budget_cosine_lr(optimizer, scheduler.base_lrs, train_seconds(state), args.time_budget, ETA_MIN)
             out = distill_epoch(synthesizer, kd_student, kd_teacher, optimizer, run.precision, args.ep_steps,
                                 args.kd_steps, args.T, train_student=epoch >= args.warmup,
                                 log_every=args.print_freq, log=log.info, should_stop=stop.requested,
@@ -212,6 +233,8 @@ def main(argv=None, synthesizer_hook=None):
                                 f"in epoch {epoch}", resume_hint)
             finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, scheduler, val_loader,
                          checkpoint, last_path, wall_start)
+            if budget_spent(args, state):
+                break
             if epoch + 1 < args.epochs and stop.requested():   # a signal during evaluation or saving: all is saved
                 raise stop.preempted(f"after epoch {epoch}", resume_hint)
 
@@ -232,14 +255,14 @@ def finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, 
     ensure_finite(f"epoch {epoch}", last_good, KD_loss=kd_loss if epoch >= args.warmup else None,
                   student_weights=student,
                   **({"generator_weights": synthesizer.generator} if hasattr(synthesizer, "generator") else {}))
-    if epoch >= args.warmup:
+    if epoch >= args.warmup and not args.time_budget:   # a time budget sets the LR at each epoch's start
         scheduler.step()
 
     state["synthesis_seconds"] += syn_time
     state["kd_seconds"] += kd_time
     state["epoch"] = epoch + 1
     is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
-    if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+    if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs or budget_spent(args, state):
         res = evaluate(student, val_loader, run.device, run.precision)
         ensure_finite(f"epoch {epoch}", last_good, test_loss=res["loss"])
         is_best = res["acc1"] > state["best_acc1"]
@@ -325,6 +348,7 @@ def write_summary(log, args, state, run):
                 last_acc5=state["last_acc5"], epochs_done=state["epoch"], epochs=args.epochs,
                 synthesis_seconds=state["synthesis_seconds"], kd_seconds=state["kd_seconds"],
                 wall_seconds=state["wall_seconds"], compile_seconds=state["compile_seconds"],
+                time_budget=args.time_budget, budget_reached=budget_spent(args, state),
                 device=describe_device(run.device), world_size=run.world_size,
                 g_steps=args.g_steps, kd_steps=args.kd_steps, ep_steps=args.ep_steps, warmup=args.warmup,
                 batch_size=args.batch_size,

@@ -129,6 +129,14 @@ def replan_cosine(scheduler, t_max):
     scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
 
+def budget_cosine_lr(optimizer, base_lrs, spent, budget, eta_min=0.0):
+    """--time_budget: the learning rate of a run planned in seconds instead of epochs, a cosine from the base rates
+    to eta_min over `budget` seconds, at `spent` seconds."""
+    progress = min(max(spent / budget, 0.0), 1.0)
+    for group, base in zip(optimizer.param_groups, base_lrs):
+        group["lr"] = eta_min + (base - eta_min) * (1 + math.cos(math.pi * progress)) / 2
+
+
 def make_scheduler(optimizer, epochs, milestones="", gamma=0.1):
     """Step decay at the comma-separated `milestones` epochs, or cosine annealing over `epochs` when empty."""
     if not milestones:

@@ -156,3 +156,20 @@ def test_missing_teacher_checkpoint_is_one_line(tiny_data, tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "teacher checkpoint not found" in err[0]
+
+
+def test_a_time_budget_ends_the_run_and_anneals_the_lr_over_it(tiny_data, tiny_teacher, tmp_path):
+    """--time_budget: the run stops at the first epoch boundary past the budget (long before --epochs), evaluates
+    there, and its LR follows a cosine over the spent seconds (falling from the first epoch to the last)."""
+    datafree_kd.main(run_flags(tmp_path, tiny_teacher, epochs=1000, extra=["--time_budget", "1.5",
+                                                                           "--eval_every", "1000"]))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    spent = summary["synthesis_seconds"] + summary["kd_seconds"]
+    assert summary["budget_reached"] and summary["time_budget"] == 1.5
+    assert 1.5 <= spent and 2 <= summary["epochs_done"] < 1000
+    rows = [r.split(",") for r in (tmp_path / "metrics.csv").read_text().splitlines()]
+    header, rows = rows[0], rows[1:]
+    lrs = [float(r[header.index("lr")]) for r in rows]
+    assert len(rows) == summary["epochs_done"] and lrs[0] == 0.05   # warm-up epoch: no KD, the base LR
+    assert all(a >= b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] < lrs[1]
+    assert rows[-1][header.index("acc1")] != ""   # the last epoch is evaluated although eval_every is 1000

@@ -72,14 +72,12 @@ def parse(argv):
     return argv[0], parser.build_parser().parse_args(argv[1:])
 
 
-@pytest.mark.parametrize("mode", ["--quick", None])
-def test_reproduce_fmnist_runs_every_row_for_the_four_pairs(mode):
-    runs = [parse(argv) for argv in reproduce_commands(*([mode] if mode else []))]
-    teacher_dir = "run/reproduce_fmnist_quick/teachers" if mode else "checkpoints/pretrained"
-    teachers = [a.model for script, a in runs if a.save_dir.startswith(teacher_dir)]
+def test_reproduce_fmnist_full_schedule_runs_every_row_for_the_four_pairs():
+    runs = [parse(argv) for argv in reproduce_commands()]
+    teachers = [a.model for script, a in runs if a.save_dir.startswith("checkpoints/pretrained")]
     assert sorted(teachers) == ["resnet34", "vgg11", "wrn40_2"]
-    rows = [tuple(a.save_dir.split("/")[-2:]) for _, a in runs if not a.save_dir.startswith(teacher_dir)]
-    assert len(rows) == len(set(rows)) == 4 * 12
+    rows = [tuple(a.save_dir.split("/")[-2:]) for _, a in runs if not a.save_dir.startswith("checkpoints/pretrained")]
+    assert len(rows) == len(set(rows)) == 4 * 13
     assert {p for p, _ in rows} == {"wrn", "wrn162", "r34", "vgg"}
     datafree_runs = [a for script, a in runs if script == "datafree_kd.py"]
     assert {(a.teacher, a.student) for a in datafree_runs} == {
@@ -87,28 +85,46 @@ def test_reproduce_fmnist_runs_every_row_for_the_four_pairs(mode):
     by_method = {}
     for a in datafree_runs:
         by_method.setdefault((a.method, a.g_steps), []).append(a)
-    assert set(by_method) == {("deepinv", 10 if mode else 1000), ("cmi", 10 if mode else 200), ("dafl", 1),
-                              ("zskt", 1), ("dfq", 1), ("dfad", 1), ("fast", 2), ("fast_meta", 2), ("fast_meta", 5),
-                              ("fast_meta", 10)}
+    assert set(by_method) == {("deepinv", 1000), ("cmi", 200), ("dafl", 1), ("zskt", 1), ("dfq", 1), ("dfad", 1),
+                              ("fast", 2), ("fast_meta", 2), ("fast_meta", 5), ("fast_meta", 10), ("noise", 1)}
     for a in datafree_runs:
-        assert a.dataset == "fmnist" and a.resume == "auto"
+        assert a.dataset == "fmnist" and a.resume == "auto" and a.seed == 0 and a.time_budget == 0
         assert a.teacher_ckpt.endswith(f"fmnist_{a.teacher}.pth")
-    if mode:
-        # Every student row gets the same 50 optimiser steps at batch 32.
-        for a in datafree_runs:
-            assert (a.epochs, a.ep_steps, a.batch_size, a.warmup, a.val_subset) == (5, 10, 32, 0, 1000)
-            assert a.kd_steps == (5 if a.method in ("dafl", "zskt", "dfad") else 10)   # dfq: 10, as the reference
-        for script, a in runs:
-            if script != "datafree_kd.py" and not a.save_dir.startswith(teacher_dir):
-                assert a.epochs * a.train_subset // a.batch_size == 50 and a.val_subset == 1000
-    else:
-        for a in datafree_runs:
-            assert a.batch_size == 256 and a.ep_steps == 400 and a.val_subset == 0
+        assert a.batch_size == 256 and a.ep_steps == 400 and a.val_subset == 0
+
+
+def test_reproduce_fmnist_cpu_protocol():
+    """Two pairs, same seconds of synthesis + KD for every data-free row of a pair, three seeds of Fast-2, Fast-5,
+    CMI and DeepInv, teachers and real-data students on the whole training split, the whole test split."""
+    runs = [parse(argv) for argv in reproduce_commands("--cpu")]
+    teacher_dir = "run/reproduce_fmnist_cpu/teachers"
+    teachers = [a for script, a in runs if a.save_dir.startswith(teacher_dir)]
+    assert sorted(a.model for a in teachers) == ["wrn16_1", "wrn40_2"]
+    real = [a for script, a in runs if script != "datafree_kd.py" and not a.save_dir.startswith(teacher_dir)]
+    for a in teachers + real:
+        assert (a.epochs, a.batch_size, a.train_subset, a.val_subset) == (4, 128, 0, 0)
+    datafree_runs = [a for script, a in runs if script == "datafree_kd.py"]
+    assert {(a.teacher, a.student) for a in datafree_runs} == {("wrn16_1", "resnet8"), ("wrn40_2", "wrn16_1")}
+    assert len(runs) == 2 + 2 * (2 + 7 + 4 * 3)
+    seeds = {}
+    for a in datafree_runs:
+        pair, row = a.log_tag.split("-", 1)
+        seeds.setdefault((pair, row), []).append(a.seed)
+        assert a.time_budget == {"w161": 240, "wrn": 360}[pair] and a.epochs == 100000 and a.val_subset == 0
+        assert (a.batch_size, a.synthesis_batch_size, a.ep_steps, a.warmup) == (128, 128, 20, 0)
+        if a.method in ("deepinv", "cmi"):
+            assert a.g_steps == 10
+        if a.method not in ("dafl", "zskt", "dfq", "dfad"):
+            assert a.kd_steps == 20
+    for (pair, row), got in seeds.items():
+        assert got == ([0, 1, 2] if row in ("fast_meta-2", "fast_meta-5", "cmi", "deepinv") else [0]), (pair, row)
+    seeded = [a.save_dir for a in datafree_runs if a.log_tag == "w161-cmi"]
+    assert seeded == [f"run/reproduce_fmnist_cpu/w161/cmi/s{i}" for i in range(3)]
 
 
 def test_reproduce_fmnist_rejects_unknown_options_and_pairs():
     bad = subprocess.run(["bash", "benchmarks/reproduce_fmnist.sh", "--fast"], cwd=ROOT, capture_output=True, text=True)
-    assert bad.returncode == 2 and "usage: bash benchmarks/reproduce_fmnist.sh [--quick]" in bad.stderr
+    assert bad.returncode == 2 and "usage: bash benchmarks/reproduce_fmnist.sh [--cpu]" in bad.stderr
     bad = subprocess.run(["bash", "benchmarks/reproduce_fmnist.sh"], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "DRY_RUN": "1", "ONLY": "wrn foo"})
     assert bad.returncode == 2 and "ONLY: unknown pair 'foo'" in bad.stderr

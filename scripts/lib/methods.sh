@@ -25,6 +25,7 @@ declare -A METHOD_FLAGS=(
     [zskt]="$ONLINE_BASE --kd_steps 5 --adv 1 --T 20 --bn 0 --oh 0 --act 0 --balance 0"
     [dfq]="$ONLINE_BASE --kd_steps 10 --adv 1 --T 20 --bn 1 --oh 1 --act 0 --balance 20"
     [dfad]="$ONLINE_BASE --kd_steps 5 --adv 1 --T 1 --bn 0 --oh 0 --act 0 --balance 0"
+    [noise]="$POOL_BASE --T 20 --adv 0 --bn 0 --oh 0 --act 0 --balance 0"   # control: KD on Gaussian noise
 )
 # Appended (later flags win) for METHOD:DATASET:PAIR where a reference script says otherwise.
 declare -A DATASET_PAIR_FLAGS=(

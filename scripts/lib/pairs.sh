@@ -8,3 +8,7 @@ PAIRS=(
     "wrn401 wrn40_2 wrn40_1 1.1 0.4"
     "wrn162 wrn40_2 wrn16_2 1.1 0.4"
 )
+# Not in the paper: the cheap pair of benchmarks/reproduce_fmnist.sh --cpu (with WRN's weights).
+EXTRA_PAIRS=(
+    "w161 wrn16_1 resnet8 1.1 0.4"
+)
