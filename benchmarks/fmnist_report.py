@@ -1,4 +1,5 @@
-"""Table and plot of a benchmarks/reproduce_fmnist.sh run: RUN_DIR/PAIR/ROW/summary.json -> OUT.md, OUT.json, OUT.png.
+"""Tables and plots of a benchmarks/reproduce_fmnist.sh run: RUN_DIR/PAIR/ROW/summary.json (and metrics.csv) ->
+OUT.md, OUT.json, OUT.png (final top-1 against synthesis time) and OUT_curves.png (top-1 against wall clock).
 
     python benchmarks/fmnist_report.py run/reproduce_fmnist_quick --schedule quick --out results/fmnist_table
     python benchmarks/fmnist_report.py --from_json results/fmnist_table.json   # rewrite the .md and .png from the JSON
@@ -20,6 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import commit, machine  # noqa: E402
+from benchmarks.curves import last_quarter_gain, plot_curves, read_curve, time_to, value_at  # noqa: E402
 from benchmarks.summarize import fmt  # noqa: E402
 
 ROW_LABELS = {
@@ -30,6 +32,7 @@ ROW_LABELS = {
 REAL_DATA_ROWS = ("scratch", "vanilla_kd")
 MIN_TEACHER_ACC1, MIN_REAL_KD_ACC1, MAX_NOISE_ACC1 = 90.0, 85.0, 20.0
 SEEDED_ROWS = ("fast_meta-2", "fast_meta-5", "cmi", "deepinv")
+FLAT_ROWS, MAX_LAST_QUARTER_GAIN = ("fast_meta-2", "cmi"), 2.0   # curves that must have levelled off
 PAIR_ORDER = ["r34", "vgg", "wrn", "wrn401", "wrn162"]   # the paper's column order
 BASELINE = "deepinv"
 COLUMNS = [("pair", "pair"), ("label", "method"), ("seed", "seed"), ("student_acc1", "student top-1"),
@@ -74,6 +77,7 @@ def collect(run_dir):
             "synthesis_seconds": None if run in REAL_DATA_ROWS else s.get("synthesis_seconds"),
             "wall_seconds": s.get("wall_seconds"), "student_steps": _student_steps(s),
             "batch_size": s.get("batch_size"), "val_subset": s.get("val_subset", 0), "device": s.get("device"),
+            "curve": read_curve(os.path.dirname(path)),
         })
     if not rows:
         raise SystemExit(f"error: no PAIR/ROW/summary.json under {run_dir}: run benchmarks/reproduce_fmnist.sh first")
@@ -86,7 +90,20 @@ def collect(run_dir):
             r["teacher"] = r["teacher"] or teacher
             ok = base and r["synthesis_seconds"]
             r["speedup"] = base["synthesis_seconds"] / r["synthesis_seconds"] if ok else None
+        wall_speedups(in_pair)
     return teachers, rows
+
+
+def wall_speedups(in_pair):
+    """Speed-up on wall clock: the time DeepInv takes to reach its final top-1 (mean over its seeds) over the
+    time the row takes to reach the same top-1 (None when the row never does)."""
+    base = [r for r in in_pair if r["run"] == BASELINE and r.get("curve")]
+    target = sum(r["student_acc1"] for r in base) / len(base) if base else None
+    base_times = [time_to(r["curve"], target) for r in base]
+    base_times = [t for t in base_times if t is not None]
+    for r in in_pair:
+        mine = time_to(r.get("curve") or [], target) if base_times else None
+        r["speedup_wall"] = (sum(base_times) / len(base_times)) / mine if mine else None
 
 
 def validity(report, seeds):
@@ -116,7 +133,39 @@ def validity(report, seeds):
                 missing = sorted(set(range(seeds)) - have)
                 checks.append((not missing, f"{pair}: {ROW_LABELS[run]} seeds {sorted(have)}"
                                + (f", missing {missing}" if missing else "")))
+        for run in FLAT_ROWS:
+            gains = [last_quarter_gain(r["curve"]) for r in in_pair if r["run"] == run and r.get("curve")]
+            gains = [g for g in gains if g is not None]
+            if gains:
+                gain = sum(gains) / len(gains)
+                checks.append((gain < MAX_LAST_QUARTER_GAIN, f"{pair}: {ROW_LABELS[run]} gained {gain:.2f} points "
+                               f"over the last quarter of its time (needs < {MAX_LAST_QUARTER_GAIN:.0f}: levelled off)"))
     return checks
+
+
+def budget_table(report, budgets):
+    """Top-1 at fixed wall-clock budgets (minutes), final top-1 and times, mean (+- std) over seeds."""
+    heads = [f"top-1 at {b:g} min" for b in budgets]
+    lines = ["| pair | method | seeds | " + " | ".join(heads) + " | final top-1 | synthesis s | wall s | speed-up "
+             "(synthesis) | speed-up (wall, to DeepInv's top-1) |", "|---|---|---|" + "---|" * (len(budgets) + 5)]
+    groups = {}
+    for r in report["rows"]:
+        groups.setdefault((r["pair"], r["run"]), []).append(r)
+
+    def cell(values, digits=2):
+        values = [v for v in values if v is not None]
+        if not values:
+            return "-"
+        mean, std = _mean_std(values)
+        return f"{mean:.{digits}f}" + (f" +- {std:.{digits}f}" if std is not None else "")
+
+    for (pair, run), runs in groups.items():
+        at = [cell([value_at(r.get("curve") or [], 60 * b) for r in runs]) for b in budgets]
+        lines.append(f"| {runs[0]['teacher']} -> {runs[0]['student']} | {ROW_LABELS.get(run, run)} | {len(runs)} | "
+                     + " | ".join(at) + f" | {cell([r['student_acc1'] for r in runs])} | "
+                     f"{cell([r['synthesis_seconds'] for r in runs], 0)} | {cell([r['wall_seconds'] for r in runs], 0)}"
+                     f" | {cell([r.get('speedup') for r in runs], 1)} | {cell([r.get('speedup_wall') for r in runs], 1)} |")
+    return lines
 
 
 def _mean_std(values):
@@ -161,15 +210,19 @@ def markdown(report):
         lines += [f"| {t['model']} | {fmt(t['acc1'])} | {t['epochs']} | {t['train_subset'] or 'all'} | "
                   f"{fmt(t['wall_seconds'])} |" for t in report["teachers"]]
         lines.append("")
-    lines += ["Student top-1 % (synthesis seconds):", ""] + paper_layout(report) + ["", "All columns:", ""]
+    lines += ["Student top-1 % (synthesis seconds):", ""] + paper_layout(report)
+    if any(r.get("curve") for r in report["rows"]):
+        lines += ["", "Top-1 at wall-clock budgets (read from each run's per-epoch log), mean +- std over seeds:", ""]
+        lines += budget_table(report, report.get("budgets_minutes", [1, 2, 4, 6]))
+    lines += ["", "All columns:", ""]
     lines += ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in report["rows"]:
         cells = [f"{r['teacher']} -> {r['student']}" if key == "pair" else fmt(r.get(key)) for key, _ in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
-    subsets = {r["val_subset"] for r in report["rows"]}
-    if subsets != {0}:
-        lines += ["", f"Top-1 on a fixed random subset of the test split ({', '.join(map(str, sorted(subsets)))} "
-                      f"images), not the whole split."]
+    subsets = {r["val_subset"] for r in report["rows"]} - {0}
+    if subsets:
+        lines += ["", f"Top-1 of some runs on a fixed random subset of the test split "
+                      f"({', '.join(map(str, sorted(subsets)))} images), not the whole split."]
     return "\n".join(lines) + "\n"
 
 
@@ -223,6 +276,7 @@ def main(argv=None):
     p.add_argument("--from_json", default=None, metavar="JSON", help="rewrite the .md and .png of a report JSON")
     p.add_argument("--seeds", type=int, default=1, help=f"seeds required of {', '.join(SEEDED_ROWS)} (0..N-1)")
     p.add_argument("--allow_invalid", action="store_true", help="exit 0 even when a validity check fails")
+    p.add_argument("--budgets", default="1,2,4,6", help="wall-clock budgets (minutes) of the top-1 table")
     args = p.parse_args(argv)
     if args.from_json:
         with open(args.from_json) as f:
@@ -239,6 +293,7 @@ def main(argv=None):
                   "teachers": teachers, "rows": rows}
         out, json_too = args.out, True
     report["validity"] = validity(report, args.seeds)
+    report["budgets_minutes"] = [float(b) for b in args.budgets.split(",") if b.strip()]
     write(report, out, json_too)
     failed = [text for ok, text in report["validity"] if not ok]
     for text in failed:
@@ -257,6 +312,8 @@ def write(report, out, json_too=True):
     with open(out + ".md", "w") as f:
         f.write(table)
     plot(out + ".json", out + ".png")
+    if any(r.get("curve") for r in report["rows"]):
+        plot_curves(report, out + "_curves.png", ROW_LABELS)
     print(table)
     print(f"wrote {out}.md and {out}.png" + (f" and {out}.json" if json_too else ""))
     return report
