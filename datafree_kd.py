@@ -14,7 +14,8 @@ from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerato
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
 from engine.chunkstore import ChunkStore
-from engine.checkpoint import load_run_checkpoint, load_state_strict, save_atomic, strip_module_prefix
+from engine.checkpoint import (load_run_checkpoint, load_state_strict, remove_stale_temps, save_atomic,
+                               strip_module_prefix)
 from engine.cli import (add_kd_teacher_arg, add_runtime_args, check_positive, parse_args, resolve_resume, start_run,
                         to_device)
 from engine.device import describe_device, seed_everything
@@ -82,9 +83,9 @@ def build_parser():
                    help="(upstream flag, accepted; the teacher's weights always come from --teacher_ckpt)")
     b.add_argument("--eval_every", default=1, type=int, help="evaluate on the test split every N epochs (and last)")
     b.add_argument("--time_budget", default=0, type=float, metavar="SECONDS",
-                   help="train for this many seconds of synthesis + KD, the LR a cosine over them, and stop at the "
-                        "first epoch boundary past it (--epochs is then an upper bound): the same time for every "
-                        "method of a comparison. 0: off")
+                   help="train for this many seconds of synthesis + KD (warm-up epochs included), the LR a cosine "
+                        "over them, and stop at the first epoch boundary past it (--epochs is then an upper "
+                        "bound): the same time for every method of a comparison. 0: off")
     add_kd_teacher_arg(b)
     add_runtime_args(p, save_dir_default=None)
     return p
@@ -180,6 +181,8 @@ def main(argv=None, synthesizer_hook=None):
     synthesizer = build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run)
     if hasattr(synthesizer, "pool"):   # checkpoints hold pool counts; the images go to append-only chunk files
         synthesizer.pool.attach_store(ChunkStore(pool_folder(args.save_dir)))
+        if run.is_main:
+            remove_stale_temps(pool_folder(args.save_dir))
     if synthesizer_hook is not None:
         synthesizer_hook(synthesizer)
     kd_teacher, kd_student, compile_seconds = kd_models(teacher, ddp_student, args, run, img_shape,
@@ -215,6 +218,9 @@ def main(argv=None, synthesizer_hook=None):
     wall_start = time.time() - state["wall_seconds"]
     with GracefulStop(run.device) as stop:
         for epoch in range(state["epoch"], args.epochs):
+            if budget_spent(args, state):
+                log.info(f"--time_budget {args.time_budget:g}s is spent: nothing left to train")
+                break
             position, mid_epoch = continue_from(mid_epoch, run.rank, run.world_size, args.resume), None
             if position is not None:
                 set_rng_state(position["rng"])
@@ -233,9 +239,7 @@ def main(argv=None, synthesizer_hook=None):
                                 f"in epoch {epoch}", resume_hint)
             finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, scheduler, val_loader,
                          checkpoint, last_path, wall_start)
-            if budget_spent(args, state):
-                break
-            if epoch + 1 < args.epochs and stop.requested():   # a signal during evaluation or saving: all is saved
+            if epoch + 1 < args.epochs and not budget_spent(args, state) and stop.requested():   # a signal during evaluation or saving: all is saved
                 raise stop.preempted(f"after epoch {epoch}", resume_hint)
 
     log.info(f"Best: {state['best_acc1']:.2f}  synthesis {state['synthesis_seconds']:.1f}s  "
@@ -260,6 +264,9 @@ def finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, 
 
     state["synthesis_seconds"] += syn_time
     state["kd_seconds"] += kd_time
+    # rank 0's clock for every rank: --time_budget must end the run (and set the LR) on all ranks alike
+    state["synthesis_seconds"], state["kd_seconds"] = distributed.broadcast_object(
+        (state["synthesis_seconds"], state["kd_seconds"]))
     state["epoch"] = epoch + 1
     is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
     if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs or budget_spent(args, state):
@@ -307,7 +314,7 @@ def resume(args, run, config, state, student, optimizer, scheduler, synthesizer)
     elif "synthesizer" in ckpt:
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
-        elsewhere = os.path.abspath(os.path.dirname(args.resume)) != os.path.abspath(args.save_dir)
+        elsewhere = os.path.realpath(os.path.dirname(args.resume)) != os.path.realpath(args.save_dir)
         if elsewhere and hasattr(synthesizer, "pool"):   # read that run's pool, write all of it into this folder
             synthesizer.pool.attach_store(ChunkStore(pool_folder(os.path.dirname(args.resume))))
         synthesizer.load_state_dict(ckpt["synthesizer"])

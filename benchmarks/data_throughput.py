@@ -58,7 +58,9 @@ def time_batches(loader, batches):
     next(it)
     t0 = time.time()
     for _ in range(batches):
-        next(it)
+        images, _ = next(it)
+    if images.is_cuda:   # the in-memory path runs asynchronously on a GPU
+        torch.cuda.synchronize()
     return (time.time() - t0) / batches
 
 
@@ -76,6 +78,8 @@ def model_step_seconds(model_name, channels, batch_size, steps, device):
     t0 = time.time()
     for _ in range(steps):
         step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return (time.time() - t0) / steps
 
 

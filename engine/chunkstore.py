@@ -14,7 +14,8 @@ CHUNK = "chunk-{:012d}.pt"
 
 class ChunkStore:
     """Rows of one growing sequence in `folder`: chunk-<first row>.pt holds the rows first..first+n-1. Rows written
-    after the last checkpoint (a crash between a chunk and its checkpoint) are dropped on the next write or load."""
+    after the last checkpoint (a crash between a chunk and its checkpoint) are never read, and are replaced by the
+    next write."""
 
     def __init__(self, folder):
         self.folder = folder
@@ -37,14 +38,14 @@ class ChunkStore:
     def drop_from(self, first):
         for start, path in self._chunks():
             if start >= first:
-                os.remove(path)
+                _remove(path)
 
     def prune_before(self, first):
         """Remove the chunks that end at or before row `first` (no checkpoint needs them any more)."""
         chunks = self._chunks()
         for (start, path), (nxt, _) in zip(chunks, chunks[1:]):
             if nxt <= first:
-                os.remove(path)
+                _remove(path)
 
     def read(self, start, stop):
         """Rows start..stop-1 as one tensor; a missing or damaged chunk is a one-line UserError."""
@@ -64,3 +65,10 @@ class ChunkStore:
             raise UserError(f"the image pool in {self.folder} lacks rows {row}..{stop - 1} that the checkpoint "
                             "needs (files deleted or moved?): restore the folder, or start the run afresh")
         return torch.cat(parts) if parts else None
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:   # another process of the run removed it first
+        pass

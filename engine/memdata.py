@@ -45,8 +45,10 @@ class TensorLoader:
         self.images = data.images.to(device)
         self.targets = data.targets.to(device)
         self.normalize = Normalizer(data.mean, data.std)
-        self.order_seed = (seed if seed is not None else torch.initial_seed()) + epoch
         self.world, self.rank = (distributed.world_size(), distributed.rank()) if train else (1, 0)
+        # unseeded: random per run, but one order for all ranks (their seeds differ), as DistributedSampler's
+        base = seed if seed is not None else (0 if self.world > 1 else torch.initial_seed())
+        self.order_seed = base + epoch
 
     def _indices(self):
         n = len(self.targets)

@@ -188,6 +188,12 @@ def test_training_order_depends_on_seed_and_epoch_only_and_ranks_share_it(idx_fm
         shares.append(loader._indices())
         assert len(loader) == 5   # 150 images per rank in batches of 32
     assert sorted(torch.cat(shares).tolist()) == list(range(300))
+    unseeded = []   # without --seed every rank's torch seed differs, yet the ranks must share one order
+    for rank in (0, 1):
+        monkeypatch.setattr(memdata.distributed, "rank", lambda rank=rank: rank)
+        torch.manual_seed(100 + rank)
+        unseeded.append(memdata.TensorLoader(train, 32, True, CPU, seed=None, epoch=0)._indices())
+    assert sorted(torch.cat(unseeded).tolist()) == list(range(300))
 
 
 @needs_fmnist
@@ -252,9 +258,10 @@ def test_pool_ignores_images_written_after_its_checkpoint(tmp_path):
     resumed = ImagePool(CPU)
     resumed.attach_store(ChunkStore(str(tmp_path / "pool")))
     resumed.load_state_dict(state)
-    assert len(resumed) == 8 and sorted(os.listdir(tmp_path / "pool")) == ["chunk-000000000000.pt"]
+    assert len(resumed) == 8 and len(os.listdir(tmp_path / "pool")) == 2   # the orphan is not read
     resumed.add(batches(1, 4, seed=5)[0])
     resumed.state_dict()
+    assert sorted(os.listdir(tmp_path / "pool")) == ["chunk-000000000000.pt", "chunk-000000000008.pt"]
     again = ImagePool(CPU)
     again.attach_store(ChunkStore(str(tmp_path / "pool")))
     again.load_state_dict(resumed.state_dict())
@@ -290,3 +297,24 @@ def test_a_checkpoint_of_a_50k_pool_writes_under_a_tenth_of_the_pools_bytes(tmp_
     save_atomic({"pool": pool.state_dict()}, str(tmp_path / "last.pth"))
     grown = written() - before + os.path.getsize(tmp_path / "last.pth")   # new chunk + the whole new last.pth
     assert len(pool) == 50000 and grown < 0.1 * pool_bytes, (grown, pool_bytes)
+
+
+def test_a_pool_resumed_into_another_folder_rewrites_it_without_reading_its_old_chunks(tmp_path):
+    """Resuming from another run's checkpoint into a folder that holds other chunks: the first checkpoint there
+    clears them and writes the whole pool (a ring pool too), so nothing stale is ever read back."""
+    other = ChunkStore(str(tmp_path / "new" / "pool"))
+    other.append(torch.full((40, 3, 8, 8), 7, dtype=torch.uint8), 0)   # another run's images, rows 0..39
+    pool = ImagePool(CPU, max_size=20)
+    pool.attach_store(ChunkStore(str(tmp_path / "old" / "pool")))
+    for batch in batches(4, 8, seed=3):
+        pool.add(batch)
+    state = pool.state_dict()
+    moved = ImagePool(CPU, max_size=20)
+    moved.attach_store(ChunkStore(str(tmp_path / "old" / "pool")))
+    moved.load_state_dict(state)
+    moved.attach_store(ChunkStore(str(tmp_path / "new" / "pool")), rewrite=True)
+    new_state = moved.state_dict()
+    again = ImagePool(CPU, max_size=20)
+    again.attach_store(ChunkStore(str(tmp_path / "new" / "pool")))
+    again.load_state_dict(new_state)
+    assert torch.equal(again.tensor(), pool.tensor()) and not (again.tensor() == 7).all(dim=(1, 2, 3)).any()

@@ -101,6 +101,8 @@ class ImagePool:
         if self.store is None:
             return {**state, "images": self.tensor().cpu().clone()}   # a view would save the spare capacity too
         first = max(self.persisted, self.added - self.size)
+        if self.persisted == 0:   # a new store: chunks there (a run that never checkpointed, or another run's) go
+            self.store.drop_from(0)
         if first < self.added:
             self.store.append(self.images[self._slots(first, self.added)], first)
         # the checkpoint on disk still needs the images from (previous count - size) on; older ones are unused
@@ -117,7 +119,6 @@ class ImagePool:
                 raise RuntimeError("this pool state lives in a store: attach_store() before load_state_dict()")
             self.added = self.persisted = state["stored"]
             self.size = state["size"]
-            self.store.drop_from(self.added)   # written after that checkpoint: never part of this run now
             images = self.store.read(self.added - self.size, self.added)   # in the order they were added
             slots = self._slots(self.added - self.size, self.added)
         else:   # held in the checkpoint, slot by slot
