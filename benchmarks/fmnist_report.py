@@ -78,8 +78,11 @@ def collect(run_dir):
             "wall_seconds": s.get("wall_seconds"), "student_steps": _student_steps(s),
             "batch_size": s.get("batch_size"), "val_subset": s.get("val_subset", 0), "device": s.get("device"),
             "curve": read_curve(os.path.dirname(path)),
+            "finished": bool(s.get("budget_reached")) or s.get("epochs_done", s.get("epochs")) >= s.get("epochs", 0),
         })
-    if not rows:
+    unfinished = [r for r in rows if not r["finished"]]   # interrupted runs: named by a check, kept out of tables
+    rows = [r for r in rows if r["finished"]]
+    if not rows and not unfinished:
         raise SystemExit(f"error: no PAIR/ROW/summary.json under {run_dir}: run benchmarks/reproduce_fmnist.sh first")
     if not teachers:   # teachers trained elsewhere (the full schedule's checkpoints/pretrained): as the runs saw them
         seen = {r["teacher"]: r["teacher_acc1"] for r in rows if r.get("teacher") and r.get("teacher_acc1")}
@@ -92,10 +95,10 @@ def collect(run_dir):
         base = next((r for r in in_pair if r["run"] == BASELINE and r["synthesis_seconds"]), None)
         for r in in_pair:
             r["teacher"] = r["teacher"] or teacher
-            ok = base and r["synthesis_seconds"]
+            ok = base and r["synthesis_seconds"] and r["method"] != "noise"   # noise synthesizes nothing
             r["speedup"] = base["synthesis_seconds"] / r["synthesis_seconds"] if ok else None
         wall_speedups(in_pair)
-    return teachers, rows
+    return teachers, rows, unfinished
 
 
 def wall_speedups(in_pair):
@@ -106,7 +109,8 @@ def wall_speedups(in_pair):
     base_times = [time_to(r["curve"], r["student_acc1"]) for r in base]   # each seed: time to its own best
     base_times = [t for t in base_times if t is not None]
     for r in in_pair:
-        mine = time_to(r.get("curve") or [], target) if base_times else None
+        real_data = r["run"] in REAL_DATA_ROWS or r["method"] == "noise"
+        mine = time_to(r.get("curve") or [], target) if base_times and not real_data else None
         r["speedup_wall"] = (sum(base_times) / len(base_times)) / mine if mine else None
 
 
@@ -121,6 +125,9 @@ def validity(report, seeds):
     for t in report["teachers"]:
         checks.append((t["acc1"] >= MIN_TEACHER_ACC1,
                        f"teacher {t['model']}: {t['acc1']:.2f}% (needs >= {MIN_TEACHER_ACC1:.0f}%)"))
+    unfinished = [f"{r['pair']}/{r['run']}/s{r['seed']}" for r in report.get("unfinished", [])]
+    if unfinished:
+        checks.append((False, f"{len(unfinished)} run(s) not finished: {', '.join(unfinished)}"))
     for pair in dict.fromkeys(r["pair"] for r in rows):
         in_pair = [r for r in rows if r["pair"] == pair]
         kd = [r for r in in_pair if r["run"] == "vanilla_kd"]
@@ -292,10 +299,10 @@ def main(argv=None):
     else:
         if not args.run_dir:
             p.error("give RUN_DIR (or --from_json JSON)")
-        teachers, rows = collect(args.run_dir)
+        teachers, rows, unfinished = collect(args.run_dir)
         report = {"schedule": args.schedule, "machine": machine(),
                   "date": time.strftime("%Y-%m-%d"), "commit": commit(), "run_dir": args.run_dir,
-                  "teachers": teachers, "rows": rows}
+                  "teachers": teachers, "rows": rows, "unfinished": unfinished}
         out, json_too = args.out, True
     report["validity"] = validity(report, args.seeds)
     report["budgets_minutes"] = [float(b) for b in args.budgets.split(",") if b.strip()]

@@ -111,21 +111,23 @@ def test_validity_checks_pass_on_sound_runs(tmp_path):
 
 
 def test_failed_validity_checks_are_reported_and_fail_the_report(tmp_path, capsys):
-    """A weak teacher, weak real-data KD, a noise control far above chance and a missing seed: each is named
-    above the table and on stderr, and the exit status is 1 (the outputs are still written)."""
+    """A weak teacher, weak real-data KD, a noise control far above chance, a missing seed and an unfinished run:
+    each is named above the table and on stderr, and the exit status is 1 (the outputs are still written)."""
     validity_fixture(tmp_path / "run", 85.0, 80.0, 30.0, fast_seeds=(0, 2))
+    write(tmp_path / "run", "wrn", "dafl", **{**datafree("dafl", 20.0, 30.0), "epochs_done": 2})   # interrupted
     out = str(tmp_path / "t")
     with pytest.raises(SystemExit) as stop:
         fmnist_report.main([str(tmp_path / "run"), "--out", out, "--seeds", "3"])
     assert stop.value.code == 1
     err = capsys.readouterr().err
-    assert err.count("VALIDITY CHECK FAILED") == 4
+    assert err.count("VALIDITY CHECK FAILED") == 5
     for text in ("teacher wrn40_2: 85.00% (needs >= 90%)", "wrn: real-data KD seed 0 80.00% (needs >= 85%)",
-                 "wrn: noise control seed 0 30.00% (needs <= 20%)", "wrn: Fast-2 seeds [0, 2], missing [1]"):
+                 "wrn: noise control seed 0 30.00% (needs <= 20%)", "wrn: Fast-2 seeds [0, 2], missing [1]",
+                 "1 run(s) not finished: wrn/dafl/s0"):
         assert f"VALIDITY CHECK FAILED: {text}" in err
         assert f"- FAIL: {text}" in open(out + ".md").read()
     report = fmnist_report.main([str(tmp_path / "run"), "--out", out, "--seeds", "3", "--allow_invalid"])
-    assert sum(not ok for ok, _ in report["validity"]) == 4
+    assert sum(not ok for ok, _ in report["validity"]) == 5
 
 
 def write_curve(folder, points):
