@@ -2,6 +2,7 @@
 time to reach an accuracy, flatness at the end, and a plot of one panel per pair with seed bands."""
 import csv
 import os
+import textwrap
 
 
 def read_curve(run_dir):
@@ -79,7 +80,8 @@ def plot_curves(report, png_path, labels):
         ax.legend(fontsize=7, loc="lower right")
     for ax in list(axes.flat)[len(pairs):]:
         ax.axis("off")
-    fig.suptitle(f"Fashion-MNIST, {report['schedule']} schedule, {report['machine']}: accuracy against time")
+    title = f"Fashion-MNIST, {report['schedule']} schedule, {report['machine']}: accuracy against time"
+    fig.suptitle("\n".join(textwrap.wrap(title, 60 * ncols)), fontsize=10)
     fig.tight_layout()
     fig.savefig(png_path, dpi=110)
     plt.close(fig)

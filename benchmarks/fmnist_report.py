@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import sys
+import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -273,7 +274,8 @@ def plot(json_path, png_path):
             ax.legend(fontsize=8, loc="best")
     for ax in list(axes.flat)[len(pairs):]:
         ax.axis("off")
-    fig.suptitle(f"Fashion-MNIST, {report['schedule']} schedule, {report['machine']}")
+    fig.suptitle("\n".join(textwrap.wrap(f"Fashion-MNIST, {report['schedule']} schedule, {report['machine']}",
+                                          55 * ncols)), fontsize=10)
     fig.tight_layout()
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
