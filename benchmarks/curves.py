@@ -41,9 +41,8 @@ def last_quarter_gain(curve):
     return None if before is None else curve[-1][1] - before
 
 
-def plot_curves(report, png_path, labels):
-    """One panel per pair: mean top-1 over seeds against wall-clock minutes, a band from the lowest to the
-    highest seed; real-data rows as horizontal lines."""
+def pair_panels(report, width, height):
+    """A figure with one panel per teacher/student pair of `report`, two per row: (pyplot, fig, axes, pairs, ncols)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -51,7 +50,14 @@ def plot_curves(report, png_path, labels):
     pairs = list(dict.fromkeys(r["pair"] for r in report["rows"]))
     ncols = min(len(pairs), 2)
     nrows = (len(pairs) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7 * ncols, 4.8 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    return plt, fig, axes, pairs, ncols
+
+
+def plot_curves(report, png_path, labels):
+    """One panel per pair: mean top-1 over seeds against wall-clock minutes, a band from the lowest to the
+    highest seed; real-data rows as horizontal lines."""
+    plt, fig, axes, pairs, ncols = pair_panels(report, 7, 4.8)
     for ax, pair in zip(axes.flat, pairs):
         rows = [r for r in report["rows"] if r["pair"] == pair]
         for run in dict.fromkeys(r["run"] for r in rows):

@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import commit, machine  # noqa: E402
-from benchmarks.curves import last_quarter_gain, plot_curves, read_curve, time_to, value_at  # noqa: E402
+from benchmarks.curves import last_quarter_gain, pair_panels, plot_curves, read_curve, time_to, value_at  # noqa: E402
 from benchmarks.summarize import fmt  # noqa: E402
 
 ROW_LABELS = {
@@ -241,16 +241,9 @@ def markdown(report):
 
 def plot(json_path, png_path):
     """Student top-1 against synthesis seconds (log scale), one panel per pair, drawn from the report JSON."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     with open(json_path) as f:
         report = json.load(f)
-    pairs = list(dict.fromkeys(r["pair"] for r in report["rows"]))
-    ncols = min(len(pairs), 2)
-    nrows = (len(pairs) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4.5 * nrows), squeeze=False)
+    plt, fig, axes, pairs, ncols = pair_panels(report, 6, 4.5)
     for ax, pair in zip(axes.flat, pairs):
         rows = [r for r in report["rows"] if r["pair"] == pair]
         for r in rows:
