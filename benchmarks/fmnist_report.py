@@ -9,7 +9,9 @@ Runs may be repeated with seeds in RUN_DIR/PAIR/ROW/s<SEED>/summary.json; the ta
 
 Validity checks are printed above the table and make the script exit with status 1 when one fails (after writing
 the outputs; --allow_invalid keeps status 0): every teacher >= 90% top-1, real-data KD >= 85%, the noise control
-<= 20%, and --seeds seeds of each of SEEDED_ROWS present in every pair that has the row.
+<= 20%, --seeds seeds of each of SEEDED_ROWS present in every pair that has the row, the curves of FLAT_ROWS
+levelled off (< 2 points gained over the last quarter of their time), one time budget for all data-free rows of a
+pair, no interrupted run, and every --expect_rows row in every --expect_pairs pair.
 """
 import argparse
 import glob
@@ -78,6 +80,7 @@ def collect(run_dir):
             "synthesis_seconds": None if run in REAL_DATA_ROWS else s.get("synthesis_seconds"),
             "wall_seconds": s.get("wall_seconds"), "student_steps": _student_steps(s),
             "batch_size": s.get("batch_size"), "val_subset": s.get("val_subset", 0), "device": s.get("device"),
+            "time_budget": s.get("time_budget") or None,
             "curve": read_curve(os.path.dirname(path)),
             "finished": bool(s.get("budget_reached")) or s.get("epochs_done", s.get("epochs")) >= s.get("epochs", 0),
         })
@@ -120,6 +123,12 @@ def validity(report, seeds):
     real-data KD row) fails."""
     checks = []
     rows = report["rows"]
+    expected = report.get("expected") or {}
+    for pair in expected.get("pairs", []):
+        have = {r["run"] for r in rows if r["pair"] == pair}
+        missing = [run for run in expected.get("rows", []) if run not in have]
+        checks.append((not missing, f"{pair}: every row present" if not missing
+                       else f"{pair}: {len(missing)} row(s) missing: {', '.join(missing)}"))
     if not report["teachers"]:
         checks.append((False, "no teacher accuracy (no RUN_DIR/teachers/MODEL/summary.json, no teacher_acc1 in "
                                "the runs)"))
@@ -140,6 +149,10 @@ def validity(report, seeds):
         for r in (r for r in in_pair if r["run"] == "noise"):
             checks.append((r["student_acc1"] <= MAX_NOISE_ACC1, f"{pair}: noise control seed {r['seed']} "
                            f"{r['student_acc1']:.2f}% (needs <= {MAX_NOISE_ACC1:.0f}%)"))
+        budgets = sorted({r["time_budget"] for r in in_pair if r.get("time_budget")})
+        if budgets:   # every data-free row of a pair must have had the same seconds
+            checks.append((len(budgets) == 1, f"{pair}: data-free rows' time budgets "
+                           + ", ".join(f"{b:g} s" for b in budgets) + ("" if len(budgets) == 1 else " (must be one)")))
         for run in SEEDED_ROWS:
             have = {r["seed"] for r in in_pair if r["run"] == run}
             if have:
@@ -284,6 +297,8 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=1, help=f"seeds required of {', '.join(SEEDED_ROWS)} (0..N-1)")
     p.add_argument("--allow_invalid", action="store_true", help="exit 0 even when a validity check fails")
     p.add_argument("--budgets", default="1,2,4,6", help="wall-clock budgets (minutes) of the top-1 table")
+    p.add_argument("--expect_pairs", default="", help="pairs (RUN_DIR folders, comma-separated) that must be there")
+    p.add_argument("--expect_rows", default="", help="rows (comma-separated) every expected pair must have")
     args = p.parse_args(argv)
     if args.from_json:
         with open(args.from_json) as f:
@@ -297,7 +312,8 @@ def main(argv=None):
         teachers, rows, unfinished = collect(args.run_dir)
         report = {"schedule": args.schedule, "machine": machine(),
                   "date": time.strftime("%Y-%m-%d"), "commit": commit(), "run_dir": args.run_dir,
-                  "teachers": teachers, "rows": rows, "unfinished": unfinished}
+                  "teachers": teachers, "rows": rows, "unfinished": unfinished,
+                  "expected": {"pairs": _names(args.expect_pairs), "rows": _names(args.expect_rows)}}
         out, json_too = args.out, True
     report["validity"] = validity(report, args.seeds)
     report["budgets_minutes"] = [float(b) for b in args.budgets.split(",") if b.strip()]
@@ -308,6 +324,10 @@ def main(argv=None):
     if failed and not args.allow_invalid:
         raise SystemExit(1)
     return report
+
+
+def _names(text):
+    return [n for n in text.replace(",", " ").split() if n]
 
 
 def write(report, out, json_too=True):

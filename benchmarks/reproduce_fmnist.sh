@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The paper's comparison on Fashion-MNIST: 1-channel teachers trained by train_scratch.py, then for each pair
 # a student from scratch, vanilla KD on real data, every data-free method, Fast-2/5/10 and the noise control,
-# then the table and plots (results/fmnist_table.{md,json,png}) built from every summary.json by
-# benchmarks/fmnist_report.py, which checks the evidence (teachers >= 90%, real-data KD >= 85%, noise <= 20%,
-# every seed present) and fails loudly when it does not hold.
+# then the table and plots built from every summary.json by benchmarks/fmnist_report.py, which checks the
+# evidence (teachers >= 90%, real-data KD >= 85%, noise <= 20%, every seed and row present, Fast-2 and CMI levelled
+# off, one time budget per pair) and fails loudly when it does not hold. The report goes to OUT/fmnist_table.*;
+# only a report whose checks all pass is copied to REPORT (results/fmnist_table.{md,json,png}, _curves.png).
 #   bash benchmarks/reproduce_fmnist.sh            # full: upstream's CIFAR settings (SPEC sections 4, 6), GPU
 #   bash benchmarks/reproduce_fmnist.sh --cpu      # the CPU protocol (below): about 5 hours on 2 CPU cores
 # Env: ONLY="w161 wrn" (pairs: w161 wrn wrn162 vgg r34 wrn401), ROWS="scratch fast_meta-2" (a subset of the
 # rows), SEEDS (seeds of Fast-2, Fast-5, CMI and DeepInv: 3 with --cpu, 1 otherwise), FLAGS (added to every run,
-# e.g. "--gpu 1"), PYTHON="torchrun --nproc_per_node 4", DRY_RUN=1 (print the commands).
+# e.g. "--gpu 1"), PYTHON="torchrun --nproc_per_node 4", DRY_RUN=1 (print the commands), OUT (run folder),
+# REPORT (where a valid report is published).
 # Restarting the script skips finished runs and resumes the others, so the protocol can be spread over days;
-# the report of a partial run says which runs are missing.
+# the report of a partial run says which runs are missing. A finished run whose --time_budget is not the
+# protocol's stops the script (move it away; the message says how).
 #
 # CPU protocol: teachers train 4 epochs on all 60,000 training images (WRN-16-1: 91.3%); scratch and real-data
 # KD students 4 epochs; every data-free row of a pair gets the same seconds of synthesis + KD (--time_budget:
@@ -29,10 +32,11 @@ case "${1:-}" in
     "") ;;
     *) echo "usage: bash benchmarks/reproduce_fmnist.sh [--cpu]  (got '$1')" >&2; exit 2 ;;
 esac
-ROWS=${ROWS:-"scratch vanilla_kd deepinv cmi dafl zskt dfq dfad fast fast_meta-2 fast_meta-5 fast_meta-10 noise"}
+ALL_ROWS="scratch vanilla_kd deepinv cmi dafl zskt dfq dfad fast fast_meta-2 fast_meta-5 fast_meta-10 noise"
+ROWS=${ROWS:-$ALL_ROWS}
 SEEDED_ROWS=" fast_meta-2 fast_meta-5 cmi deepinv "
 OUT=${OUT:-run/reproduce_fmnist_$SCHEDULE}
-declare -A BUDGET=([w161]=240 [wrn]=360)   # --cpu: seconds of synthesis + KD per data-free row
+declare -A BUDGET=([w161]=360 [wrn]=360)   # --cpu: seconds of synthesis + KD per data-free row
 
 if [ "$SCHEDULE" = cpu ]; then
     ONLY=${ONLY:-"w161 wrn"}   # cheapest first
@@ -53,17 +57,30 @@ else
     DATAFREE_RUN="" POOL_RUN="" SLOW_RUN=""
 fi
 
-is_done() {   # a run's summary.json says every epoch ran, or its time budget is spent
-    [ -f "$1/summary.json" ] && "${PY[0]/torchrun/python}" -c "import json,sys; s=json.load(open(sys.argv[1]));
-sys.exit(0 if s.get('budget_reached') or s.get('epochs_done', s['epochs']) >= s['epochs'] else 1)" "$1/summary.json"
+is_done() {   # is_done DIR [BUDGET]: summary.json says every epoch ran or the budget is spent (status 2: other budget)
+    [ -f "$1/summary.json" ] && "${PY[0]/torchrun/python}" - "$1" "${2:-0}" <<'PY'
+import json, sys
+run, budget = sys.argv[1], float(sys.argv[2])
+s = json.load(open(run + "/summary.json"))
+had = float(s.get("time_budget") or 0)
+if budget and had and had != budget:
+    print(f"error: {run} ran with --time_budget {had:g}, this protocol gives {budget:g}: move it away "
+          f"(mv {run} {run}-{had:g}s) and start again", file=sys.stderr)
+    sys.exit(2)
+sys.exit(0 if s.get("budget_reached") or s.get("epochs_done", s["epochs"]) >= s["epochs"] else 1)
+PY
 }
 
-launch() {   # launch DIR CMD...: skip a finished run, else run (or print) it
-    local dir=$1; shift
+launch() {   # launch DIR BUDGET CMD...: skip a finished run, else run (or print) it
+    local dir=$1 budget=$2 done=0
+    shift 2
     if [ -n "${DRY_RUN:-}" ]; then echo "$*"; return; fi
-    if is_done "$dir"; then echo "== done: $dir"; return; fi
-    echo "== $dir"
-    "$@"
+    is_done "$dir" "$budget" || done=$?
+    case $done in
+        0) echo "== done: $dir" ;;
+        1) echo "== $dir"; "$@" ;;
+        *) exit 2 ;;
+    esac
 }
 
 teacher_ckpt() {
@@ -97,11 +114,11 @@ for only in $ONLY; do
         case $row in
             scratch)
                 # shellcheck disable=SC2086
-                launch "$dir" "${PY[@]}" train_scratch.py --model "$student" --dataset fmnist $REAL_RUN --seed 0 \
+                launch "$dir" "" "${PY[@]}" train_scratch.py --model "$student" --dataset fmnist $REAL_RUN --seed 0 \
                     --save_dir "$dir" $(resume_from "$dir/fmnist_$student-last.pth") ${FLAGS:-} ;;
             vanilla_kd)
                 # shellcheck disable=SC2086
-                launch "$dir" "${PY[@]}" vanilla_kd.py --teacher "$teacher" --student "$student" --dataset fmnist \
+                launch "$dir" "" "${PY[@]}" vanilla_kd.py --teacher "$teacher" --student "$student" --dataset fmnist \
                     --teacher_ckpt "$ckpt" $REAL_RUN --seed 0 --save_dir "$dir" $(resume_from "$dir/last.pth") ${FLAGS:-} ;;
             *)
                 method=${row%%-*}
@@ -111,14 +128,15 @@ for only in $ONLY; do
                 extra=$DATAFREE_RUN
                 [[ "$ONLINE_METHODS" == *" $method "* ]] || extra="$extra $POOL_RUN"
                 [[ " deepinv cmi " == *" $method "* ]] && extra="$extra $SLOW_RUN"
-                [ "$SCHEDULE" = cpu ] && extra="$extra --time_budget ${BUDGET[$name]:-300}"
+                budget=""
+                [ "$SCHEDULE" = cpu ] && budget=${BUDGET[$name]:-300} && extra="$extra --time_budget $budget"
                 seeds=0
                 [[ "$SEEDED_ROWS" == *" $row "* ]] && seeds=$(seq -s " " 0 $((SEEDS - 1)))
                 for seed in $seeds; do
                     run_dir=$dir
                     [[ "$SEEDED_ROWS" == *" $row "* ]] && [ "$SEEDS" -gt 1 ] && run_dir=$dir/s$seed
                     # shellcheck disable=SC2086
-                    launch "$run_dir" "${PY[@]}" datafree_kd.py --method "$method" --dataset fmnist \
+                    launch "$run_dir" "$budget" "${PY[@]}" datafree_kd.py --method "$method" --dataset fmnist \
                         --teacher "$teacher" --student "$student" --teacher_ckpt "$ckpt" $flags $extra --seed "$seed" \
                         --save_dir "$run_dir" --log_tag "$name-$row" --resume auto ${FLAGS:-}
                 done ;;
@@ -126,7 +144,19 @@ for only in $ONLY; do
     done
 done
 
+# The report goes into the run folder; results/ (REPORT) gets it only when every validity check passes, so a
+# partial protocol never overwrites the published table.
 if [ -z "${DRY_RUN:-}" ]; then
-    "${PY[0]/torchrun/python}" benchmarks/fmnist_report.py "$OUT" --schedule "$SCHEDULE" --seeds "$SEEDS" \
-        --out "${REPORT:-results/fmnist_table}"
+    if "${PY[0]/torchrun/python}" benchmarks/fmnist_report.py "$OUT" --schedule "$SCHEDULE" --seeds "$SEEDS" \
+        --expect_pairs "$ONLY" --expect_rows "$ALL_ROWS" --out "$OUT/fmnist_table"; then
+        report=${REPORT:-results/fmnist_table}
+        for ext in .md .json .png _curves.png; do   # no curves without per-epoch logs: no stale plot either
+            rm -f "$report$ext"
+            [ ! -f "$OUT/fmnist_table$ext" ] || cp "$OUT/fmnist_table$ext" "$report$ext"
+        done
+        echo "== every validity check passed: $report.{md,json,png} and ${report}_curves.png written"
+    else
+        echo "== validity checks failed (above): $OUT/fmnist_table.md has the report, results/ is unchanged" >&2
+        exit 1
+    fi
 fi

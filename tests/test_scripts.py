@@ -1,7 +1,10 @@
 """The shell scripts researchers run: every command they would launch parses and carries the paper's settings."""
+import json
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -110,7 +113,7 @@ def test_reproduce_fmnist_cpu_protocol():
     for a in datafree_runs:
         pair, row = a.log_tag.split("-", 1)
         seeds.setdefault((pair, row), []).append(a.seed)
-        assert a.time_budget == {"w161": 240, "wrn": 360}[pair] and a.epochs == 100000 and a.val_subset == 0
+        assert a.time_budget == {"w161": 360, "wrn": 360}[pair] and a.epochs == 100000 and a.val_subset == 0
         assert (a.batch_size, a.synthesis_batch_size, a.ep_steps, a.warmup) == (128, 128, 20, 0)
         if a.method in ("deepinv", "cmi"):
             assert a.g_steps == 10
@@ -120,6 +123,76 @@ def test_reproduce_fmnist_cpu_protocol():
         assert got == ([0, 1, 2] if row in ("fast_meta-2", "fast_meta-5", "cmi", "deepinv") else [0]), (pair, row)
     seeded = [a.save_dir for a in datafree_runs if a.log_tag == "w161-cmi"]
     assert seeded == [f"run/reproduce_fmnist_cpu/w161/cmi/s{i}" for i in range(3)]
+
+
+def finished_w161_protocol(out, noise_acc1=12.0, budget=360):
+    """Every run of the w161 pair finished (summary.json as the entry scripts write it) and its teacher saved."""
+    def summary(folder, **values):
+        os.makedirs(folder)
+        with open(os.path.join(folder, "summary.json"), "w") as f:
+            json.dump(values, f)
+
+    teacher = os.path.join(out, "teachers", "wrn16_1")
+    summary(teacher, model="wrn16_1", best_acc1=91.0, epochs=4, wall_seconds=300.0)
+    open(os.path.join(teacher, "fmnist_wrn16_1.pth"), "w").close()
+    summary(os.path.join(out, "w161", "scratch"), model="resnet8", best_acc1=88.0, epochs=4, wall_seconds=200.0)
+    summary(os.path.join(out, "w161", "vanilla_kd"), teacher="wrn16_1", student="resnet8", best_acc1=88.5, epochs=4,
+            epochs_done=4, wall_seconds=200.0)
+    for row in ("deepinv", "cmi", "dafl", "zskt", "dfq", "dfad", "fast", "fast_meta-2", "fast_meta-5",
+                "fast_meta-10", "noise"):
+        seeded = row in ("deepinv", "cmi", "fast_meta-2", "fast_meta-5")
+        for seed in (0, 1, 2) if seeded else (0,):
+            folder = os.path.join(out, "w161", row, f"s{seed}" if seeded else "")
+            summary(folder, method=row.split("-")[0], teacher="wrn16_1", student="resnet8", teacher_acc1=91.0,
+                    best_acc1=noise_acc1 if row == "noise" else 60.0, epochs=100000, epochs_done=40,
+                    budget_reached=True, time_budget=budget, synthesis_seconds=100.0, wall_seconds=budget + 30.0)
+            with open(os.path.join(folder, "metrics.csv"), "w") as f:   # a curve that has levelled off
+                f.write("epoch,acc1,wall_seconds\n0,40.0,100\n1,59.5,200\n2,60.0,300\n")
+
+
+def run_protocol(out, report):
+    return subprocess.run(["bash", "benchmarks/reproduce_fmnist.sh", "--cpu"], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "ONLY": "w161", "OUT": str(out), "REPORT": str(report),
+                                          "PYTHON": sys.executable})
+
+
+def test_reproduce_fmnist_skips_finished_runs_and_publishes_only_a_valid_report(tmp_path):
+    """A finished protocol launches nothing and publishes its report; a failing validity check leaves the
+    published report alone (the report stays in the run folder)."""
+    finished_w161_protocol(tmp_path / "run")
+    done = run_protocol(tmp_path / "run", tmp_path / "published")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("== done: ") == 2 + 7 + 4 * 3 and "every validity check passed" in done.stdout
+    published = json.loads((tmp_path / "published.json").read_text())
+    assert len(published["rows"]) == 2 + 7 + 4 * 3 and (tmp_path / "published_curves.png").exists()
+
+    shutil.rmtree(tmp_path / "run")
+    finished_w161_protocol(tmp_path / "run", noise_acc1=35.0)
+    failed = run_protocol(tmp_path / "run", tmp_path / "published")
+    assert failed.returncode == 1
+    assert "VALIDITY CHECK FAILED: w161: noise control seed 0 35.00% (needs <= 20%)" in failed.stderr
+    assert "results/ is unchanged" in failed.stderr
+    assert json.loads((tmp_path / "published.json").read_text()) == published
+    assert "- FAIL: w161: noise control" in (tmp_path / "run" / "fmnist_table.md").read_text()
+
+
+def test_reproduce_fmnist_refuses_runs_finished_with_another_budget(tmp_path):
+    finished_w161_protocol(tmp_path / "run", budget=200)
+    bad = run_protocol(tmp_path / "run", tmp_path / "published")
+    assert bad.returncode == 2 and not (tmp_path / "published.json").exists()
+    assert "ran with --time_budget 200, this protocol gives 360: move it away" in bad.stderr
+
+
+def test_reproduce_fmnist_report_names_missing_rows(tmp_path):
+    finished_w161_protocol(tmp_path / "run")
+    shutil.rmtree(tmp_path / "run" / "w161" / "dfad")
+    os.remove(tmp_path / "run" / "teachers" / "wrn16_1" / "fmnist_wrn16_1.pth")
+    report = subprocess.run([sys.executable, "benchmarks/fmnist_report.py", str(tmp_path / "run"), "--seeds", "3",
+                             "--expect_pairs", "w161 wrn", "--expect_rows", "dfad fast", "--out",
+                             str(tmp_path / "t")], cwd=ROOT, capture_output=True, text=True)
+    assert report.returncode == 1
+    assert "VALIDITY CHECK FAILED: w161: 1 row(s) missing: dfad" in report.stderr
+    assert "VALIDITY CHECK FAILED: wrn: 2 row(s) missing: dfad, fast" in report.stderr
 
 
 def test_reproduce_fmnist_rejects_unknown_options_and_pairs():
