@@ -5,17 +5,20 @@ import os
 import textwrap
 
 
-def read_curve(run_dir):
-    """[(wall seconds, top-1)] of the evaluated epochs. Wall seconds: the cumulative `wall_seconds` column, or
-    for logs without it the cumulative synthesis + KD (or epoch) seconds. [] when there is no metrics.csv."""
+def read_curve(run_dir, clock="wall"):
+    """[(seconds, top-1)] of the evaluated epochs. clock "wall": the cumulative `wall_seconds` column, or for logs
+    without it the cumulative synthesis + KD (or epoch) seconds; clock "synthesis": the cumulative synthesis
+    seconds. [] when there is no metrics.csv."""
     path = os.path.join(run_dir, "metrics.csv")
     if not os.path.isfile(path):
         return []
-    curve, spent = [], 0.0
+    curve, spent, synthesized = [], 0.0, 0.0
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             spent += sum(float(row.get(k) or 0) for k in ("synthesis_seconds", "kd_seconds", "epoch_seconds"))
+            synthesized += float(row.get("synthesis_seconds") or 0)
             t = float(row["wall_seconds"]) if row.get("wall_seconds") else spent
+            t = synthesized if clock == "synthesis" else t
             if row.get("acc1"):
                 curve.append((round(t, 2), float(row["acc1"])))
     return curve

@@ -130,17 +130,18 @@ def test_failed_validity_checks_are_reported_and_fail_the_report(tmp_path, capsy
     assert sum(not ok for ok, _ in report["validity"]) == 5
 
 
-def write_curve(folder, points):
-    """metrics.csv as datafree_kd.py writes it: cumulative wall seconds, top-1 on evaluated epochs only."""
-    lines = ["epoch,acc1,wall_seconds"]
-    for epoch, (t, acc) in enumerate(points):
-        lines += [f"{2 * epoch},,{t - 30}", f"{2 * epoch + 1},{acc},{t}"]   # every other epoch evaluated
+def write_curve(folder, points, synthesis=0.0):
+    """metrics.csv as datafree_kd.py writes it: cumulative wall seconds, each epoch's synthesis seconds, top-1 on
+    evaluated epochs only."""
+    lines = ["epoch,acc1,synthesis_seconds,wall_seconds"]
+    for epoch, (t, acc) in enumerate(points):   # every other epoch evaluated
+        lines += [f"{2 * epoch},,{synthesis},{t - 30}", f"{2 * epoch + 1},{acc},{synthesis},{t}"]
     (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
 
 
 def test_budget_table_wall_clock_speedup_curves_and_flatness(tmp_path):
-    """Top-1 at wall-clock budgets from the per-epoch logs, speed-up on wall clock = DeepInv's time to its final
-    top-1 over the row's time to the same top-1, a curve still rising at the end fails the levelled-off check,
+    """Top-1 at wall-clock budgets from the per-epoch logs, speed-ups on wall clock and on synthesis seconds =
+    DeepInv's time to its final top-1 over the row's time to the same top-1, a curve still rising at the end fails the levelled-off check,
     and the curves are drawn."""
     root = tmp_path / "run"
     validity_fixture(root, 91.0, 86.0, 10.5, fast_seeds=(0, 1, 2))
@@ -148,10 +149,10 @@ def test_budget_table_wall_clock_speedup_curves_and_flatness(tmp_path):
     fast = [(60, 45.0), (120, 52.0), (180, 53.0), (240, 53.5)]
     for seed in range(3):
         write(root / "wrn" / "deepinv", f"s{seed}", ".", **datafree("deepinv", 200.0, 50.5, seed=seed))
-        write_curve(root / "wrn" / "deepinv" / f"s{seed}", deepinv)
+        write_curve(root / "wrn" / "deepinv" / f"s{seed}", deepinv, synthesis=25.0)
         write(root / "wrn" / "cmi", f"s{seed}", ".", **datafree("cmi", 150.0, 60.0, seed=seed))
         write_curve(root / "wrn" / "cmi" / f"s{seed}", [(60, 30.0), (120, 40.0), (180, 50.0), (240, 60.0)])
-        write_curve(root / "wrn" / "fast_meta-2" / f"s{seed}", fast)
+        write_curve(root / "wrn" / "fast_meta-2" / f"s{seed}", fast, synthesis=2.5)
     out = str(tmp_path / "t")
     with pytest.raises(SystemExit):   # CMI is still rising: the protocol's budget was too short for it
         fmnist_report.main([str(root), "--out", out, "--seeds", "3", "--budgets", "1,2,4"])
@@ -159,12 +160,14 @@ def test_budget_table_wall_clock_speedup_curves_and_flatness(tmp_path):
     assert "- PASS: wrn: Fast-2 gained 0.50 points over the last quarter" in table
     assert "- FAIL: wrn: CMI gained 10.00 points over the last quarter" in table
     assert ("| wrn40_2 -> wrn16_1 | Fast-2 | 3 | 45.00 +- 0.00 | 52.00 +- 0.00 | 53.50 +- 0.00 | 62.00 +- 2.00 | "
-            "5 +- 0 | 35 +- 0 | 40.0 +- 0.0 | 2.0 +- 0.0 |") in table
+            "5 +- 0 | 35 +- 0 | 20.0 +- 0.0 | 2.0 +- 0.0 |") in table   # synthesis: 200 s / 10 s
     assert "| wrn40_2 -> wrn16_1 | DeepInv | 3 | 20.00 +- 0.00 | 40.00 +- 0.00 | 50.50 +- 0.00 | 50.50 +- 0.00 |" in table
     assert "| wrn40_2 -> wrn16_1 | Noise (control) | 1 | - | - | - | 10.50 |" in table   # no log: no budget cells
     report = json.load(open(out + ".json"))
     fast_rows = [r for r in report["rows"] if r["run"] == "fast_meta-2"]
     assert [r["speedup_wall"] for r in fast_rows] == [2.0] * 3       # 240 s / 120 s
+    assert [r["speedup_to_acc"] for r in fast_rows] == [20.0] * 3    # 8 x 25 s / 4 x 2.5 s of synthesis
+    assert [r["speedup"] for r in fast_rows] == [40.0] * 3           # synthesis seconds of the whole runs
     assert {r["speedup_wall"] for r in report["rows"] if r["run"] == "cmi"} == {1.0}   # 50.5 first at 240 s
     with Image.open(out + "_curves.png") as image:
         assert image.format == "PNG" and image.width > 500

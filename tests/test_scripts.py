@@ -62,9 +62,9 @@ def test_baseline_scripts_carry_the_reference_settings_on_both_datasets(method):
         assert (a.batch_size, a.lr, a.ep_steps, a.epochs, a.seed) == (256, 0.05 if special else 0.1, 400, 200, 0)
 
 
-def reproduce_commands(*args):
+def reproduce_commands(*args, **env):
     out = subprocess.run(["bash", "benchmarks/reproduce_fmnist.sh", *args], cwd=ROOT, capture_output=True, text=True,
-                         check=True, env={**os.environ, "DRY_RUN": "1", "PYTHON": "python"}).stdout
+                         check=True, env={**os.environ, "DRY_RUN": "1", "PYTHON": "python", **env}).stdout
     return [shlex.split(line)[1:] for line in out.splitlines()]
 
 
@@ -97,9 +97,13 @@ def test_reproduce_fmnist_full_schedule_runs_every_row_for_the_four_pairs():
 
 
 def test_reproduce_fmnist_cpu_protocol():
-    """Two pairs, same seconds of synthesis + KD for every data-free row of a pair, three seeds of Fast-2, Fast-5,
-    CMI and DeepInv, teachers and real-data students on the whole training split, the whole test split."""
-    runs = [parse(argv) for argv in reproduce_commands("--cpu")]
+    """One pair by default (w161), WRN-40-2 -> WRN-16-1 on request; the same seconds of synthesis + KD for every
+    data-free row of a pair, three seeds of Fast-2, Fast-5, CMI and DeepInv, teachers and real-data students on the
+    whole training split, the whole test split."""
+    default = [parse(argv) for argv in reproduce_commands("--cpu")]
+    assert {a.log_tag.split("-")[0] for _, a in default if getattr(a, "log_tag", None)} == {"w161"}
+    assert len(default) == 1 + 2 + 7 + 4 * 3
+    runs = [parse(argv) for argv in reproduce_commands("--cpu", ONLY="w161 wrn")]
     teacher_dir = "run/reproduce_fmnist_cpu/teachers"
     teachers = [a for script, a in runs if a.save_dir.startswith(teacher_dir)]
     assert sorted(a.model for a in teachers) == ["wrn16_1", "wrn40_2"]
@@ -113,7 +117,7 @@ def test_reproduce_fmnist_cpu_protocol():
     for a in datafree_runs:
         pair, row = a.log_tag.split("-", 1)
         seeds.setdefault((pair, row), []).append(a.seed)
-        assert a.time_budget == {"w161": 360, "wrn": 360}[pair] and a.epochs == 100000 and a.val_subset == 0
+        assert a.time_budget == {"w161": 360, "wrn": 1080}[pair] and a.epochs == 100000 and a.val_subset == 0
         assert (a.batch_size, a.synthesis_batch_size, a.ep_steps, a.warmup) == (128, 128, 20, 0)
         if a.method in ("deepinv", "cmi"):
             assert a.g_steps == 10
