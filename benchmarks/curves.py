@@ -17,8 +17,10 @@ def read_curve(run_dir, clock="wall"):
         for row in csv.DictReader(f):
             spent += sum(float(row.get(k) or 0) for k in ("synthesis_seconds", "kd_seconds", "epoch_seconds"))
             synthesized += float(row.get("synthesis_seconds") or 0)
-            t = float(row["wall_seconds"]) if row.get("wall_seconds") else spent
-            t = synthesized if clock == "synthesis" else t
+            if clock == "synthesis":
+                t = synthesized
+            else:
+                t = float(row["wall_seconds"]) if row.get("wall_seconds") else spent
             if row.get("acc1"):
                 curve.append((round(t, 2), float(row["acc1"])))
     return curve

@@ -104,11 +104,11 @@ def collect(run_dir):
             r["teacher"] = r["teacher"] or teacher
             ok = base and r["synthesis_seconds"] and r["method"] != "noise"   # noise synthesizes nothing
             r["speedup"] = base["synthesis_seconds"] / r["synthesis_seconds"] if ok else None
-        wall_speedups(in_pair)
+        speedups_to_baseline(in_pair)
     return teachers, rows, unfinished
 
 
-def wall_speedups(in_pair):
+def speedups_to_baseline(in_pair):
     """Speed-ups to DeepInv's top-1, on wall clock (`speedup_wall`) and on synthesis seconds (`speedup_to_acc`,
     the paper's measure): the time DeepInv takes to reach its best top-1 (mean over its seeds) over the time the
     row takes to reach DeepInv's mean best top-1 (None when the row never does)."""
