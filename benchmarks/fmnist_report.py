@@ -298,7 +298,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", nargs="?")
     p.add_argument("--out", default="results/fmnist_table", help="path prefix: writes OUT.md, OUT.json, OUT.png")
-    p.add_argument("--schedule", default="full", help="name of the schedule the runs followed (full or quick)")
+    p.add_argument("--schedule", default="full",
+                   help="the schedule the runs followed: full or cpu (reproduce_fmnist.sh without or with --cpu)")
     p.add_argument("--from_json", default=None, metavar="JSON", help="rewrite the .md and .png of a report JSON")
     p.add_argument("--seeds", type=int, default=1, help=f"seeds required of {', '.join(SEEDED_ROWS)} (0..N-1)")
     p.add_argument("--allow_invalid", action="store_true", help="exit 0 even when a validity check fails")

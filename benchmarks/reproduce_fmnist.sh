@@ -8,9 +8,9 @@
 #   bash benchmarks/reproduce_fmnist.sh            # full: upstream's CIFAR settings (SPEC sections 4, 6), GPU
 #   bash benchmarks/reproduce_fmnist.sh --cpu      # the CPU protocol (below): about 2.5 hours on 2 CPU cores
 # Env: ONLY="w161 wrn" (pairs: w161 wrn wrn162 vgg r34 wrn401), ROWS="scratch fast_meta-2" (a subset of the
-# rows), SEEDS (seeds of Fast-2, Fast-5, CMI and DeepInv: 3 with --cpu, 1 otherwise), FLAGS (added to every run,
-# e.g. "--gpu 1"), PYTHON="torchrun --nproc_per_node 4", DRY_RUN=1 (print the commands), OUT (run folder),
-# REPORT (where a valid report is published).
+# rows), SEEDS (seeds of Fast-2, Fast-5, CMI and DeepInv: 3 with --cpu, 1 otherwise), FLAGS (set on every run over
+# the script's values, e.g. "--gpu 1"), PYTHON="torchrun --nproc_per_node 4", DRY_RUN=1 (print the commands),
+# OUT (run folder), REPORT (where a valid report is published).
 # Restarting the script skips finished runs and resumes the others, so the protocol can be spread over days;
 # the report of a partial run says which runs are missing. A finished run whose --time_budget is not the
 # protocol's stops the script (move it away; the message says how).
@@ -28,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -ra PY <<<"${PYTHON:-python}"
 source scripts/lib/pairs.sh
-source scripts/lib/methods.sh
+source scripts/lib/methods.sh   # the rows; each data-free command is its row with the schedule below set over it
 
 SCHEDULE=full
 case "${1:-}" in
@@ -46,19 +46,19 @@ if [ "$SCHEDULE" = cpu ]; then
     ONLY=${ONLY:-w161}
     SEEDS=${SEEDS:-3}
     TEACHER_DIR=$OUT/teachers
-    TEACHER_RUN="--epochs 4 -b 128 --lr 0.1 -j 0"
-    REAL_RUN="--epochs 4 -b 128 --lr 0.1 -j 0"
-    DATAFREE_RUN="--batch_size 128 --synthesis_batch_size 128 --epochs 100000 --ep_steps 20 --warmup 0
-                  --eval_every 5 -j 0"
-    POOL_RUN="--kd_steps 20"
-    SLOW_RUN="--g_steps 10"      # deepinv, cmi
+    TEACHER_RUN=(--epochs 4 -b 128 --lr 0.1 -j 0)
+    REAL_RUN=(--epochs 4 -b 128 --lr 0.1 -j 0)
+    DATAFREE_RUN=(--batch_size 128 --synthesis_batch_size 128 --epochs 100000 --ep_steps 20 --warmup 0
+                  --eval_every 5 -j 0)
+    POOL_RUN=(--kd_steps 20)
+    SLOW_RUN=(--g_steps 10)      # deepinv, cmi
 else
     ONLY=${ONLY:-"wrn wrn162 vgg r34"}   # cheapest first
     SEEDS=${SEEDS:-1}
     TEACHER_DIR=checkpoints/pretrained
-    TEACHER_RUN="--epochs 200 -b 128 --lr 0.1"
-    REAL_RUN="--epochs 200 -b 128 --lr 0.1"
-    DATAFREE_RUN="" POOL_RUN="" SLOW_RUN=""
+    TEACHER_RUN=(--epochs 200 -b 128 --lr 0.1)
+    REAL_RUN=(--epochs 200 -b 128 --lr 0.1)
+    DATAFREE_RUN=() POOL_RUN=() SLOW_RUN=()
 fi
 
 is_done() {   # is_done DIR [BUDGET]: summary.json says every epoch ran or the budget is spent (status 2: other budget)
@@ -78,7 +78,7 @@ PY
 launch() {   # launch DIR BUDGET CMD...: skip a finished run, else run (or print) it
     local dir=$1 budget=$2 done=0
     shift 2
-    if [ -n "${DRY_RUN:-}" ]; then echo "$*"; return; fi
+    if [ -n "${DRY_RUN:-}" ]; then show_cmd "$@"; return; fi
     is_done "$dir" "$budget" || done=$?
     case $done in
         0) echo "== done: $dir" ;;
@@ -91,19 +91,19 @@ teacher_ckpt() {
     if [ "$SCHEDULE" = cpu ]; then echo "$TEACHER_DIR/$1/fmnist_$1.pth"; else echo "$TEACHER_DIR/fmnist_$1.pth"; fi
 }
 
-resume_from() {   # --resume LAST when an interrupted run left LAST behind
-    if [ -z "${DRY_RUN:-}" ] && [ -f "$1" ]; then echo "--resume $1"; fi
+finish_cmd() {   # finish_cmd ARRAY LAST: --resume LAST when an interrupted run left LAST behind, then FLAGS
+    if [ -z "${DRY_RUN:-}" ] && [ -f "$2" ]; then set_flags "$1" --resume "$2"; fi
+    set_flag_words "$1" "${FLAGS:-}"
 }
 
 train_teacher() {
-    local model=$1 dir=$TEACHER_DIR ckpt
+    local model=$1 dir=$TEACHER_DIR ckpt cmd
     ckpt=$(teacher_ckpt "$model")
-    [ "$SCHEDULE" = cpu ] && dir=$TEACHER_DIR/$model
+    if [ "$SCHEDULE" = cpu ]; then dir=$TEACHER_DIR/$model; fi
     if [ -z "${DRY_RUN:-}" ] && [ -f "$ckpt" ]; then echo "== teacher $ckpt exists"; return; fi
-    # shellcheck disable=SC2086,SC2046
-    local cmd=("${PY[@]}" train_scratch.py --model "$model" --dataset fmnist $TEACHER_RUN --seed 0 --save_dir "$dir"
-               $(resume_from "${ckpt%.pth}-last.pth") ${FLAGS:-})
-    if [ -n "${DRY_RUN:-}" ]; then echo "${cmd[*]}"; else echo "== teacher $ckpt"; "${cmd[@]}"; fi
+    cmd=("${PY[@]}" train_scratch.py --model "$model" --dataset fmnist "${TEACHER_RUN[@]}" --seed 0 --save_dir "$dir")
+    finish_cmd cmd "${ckpt%.pth}-last.pth"
+    if [ -n "${DRY_RUN:-}" ]; then show_cmd "${cmd[@]}"; else echo "== teacher $ckpt"; "${cmd[@]}"; fi
 }
 
 declare -A TRAINED=()
@@ -117,32 +117,35 @@ for only in $ONLY; do
         dir=$OUT/$name/$row
         case $row in
             scratch)
-                # shellcheck disable=SC2086
-                launch "$dir" "" "${PY[@]}" train_scratch.py --model "$student" --dataset fmnist $REAL_RUN --seed 0 \
-                    --save_dir "$dir" $(resume_from "$dir/fmnist_$student-last.pth") ${FLAGS:-} ;;
+                cmd=("${PY[@]}" train_scratch.py --model "$student" --dataset fmnist "${REAL_RUN[@]}" --seed 0
+                     --save_dir "$dir")
+                finish_cmd cmd "$dir/fmnist_$student-last.pth"
+                launch "$dir" "" "${cmd[@]}" ;;
             vanilla_kd)
-                # shellcheck disable=SC2086
-                launch "$dir" "" "${PY[@]}" vanilla_kd.py --teacher "$teacher" --student "$student" --dataset fmnist \
-                    --teacher_ckpt "$ckpt" $REAL_RUN --seed 0 --save_dir "$dir" $(resume_from "$dir/last.pth") ${FLAGS:-} ;;
+                cmd=("${PY[@]}" vanilla_kd.py --teacher "$teacher" --student "$student" --dataset fmnist
+                     --teacher_ckpt "$ckpt" "${REAL_RUN[@]}" --seed 0 --save_dir "$dir")
+                finish_cmd cmd "$dir/last.pth"
+                launch "$dir" "" "${cmd[@]}" ;;
             *)
                 method=${row%%-*}
-                flags=${METHOD_FLAGS[$row]:?unknown row $row}
-                flags=${flags//\{adv\}/$adv}
-                flags=${flags//\{oh\}/$oh}
-                extra=$DATAFREE_RUN
-                [[ "$ONLINE_METHODS" == *" $method "* ]] || extra="$extra $POOL_RUN"
-                [[ " deepinv cmi " == *" $method "* ]] && extra="$extra $SLOW_RUN"
+                [ -n "${METHOD_FLAGS[$row]:-}" ] || { echo "ROWS: unknown row '$row' ($ALL_ROWS)" >&2; exit 2; }
                 budget=""
-                [ "$SCHEDULE" = cpu ] && budget=${BUDGET[$name]:-300} && extra="$extra --time_budget $budget"
+                if [ "$SCHEDULE" = cpu ]; then budget=${BUDGET[$name]:-300}; fi
                 seeds=0
-                [[ "$SEEDED_ROWS" == *" $row "* ]] && seeds=$(seq -s " " 0 $((SEEDS - 1)))
+                if [[ "$SEEDED_ROWS" == *" $row "* ]]; then seeds=$(seq -s " " 0 $((SEEDS - 1))); fi
                 for seed in $seeds; do
                     run_dir=$dir
-                    [[ "$SEEDED_ROWS" == *" $row "* ]] && [ "$SEEDS" -gt 1 ] && run_dir=$dir/s$seed
-                    # shellcheck disable=SC2086
-                    launch "$run_dir" "$budget" "${PY[@]}" datafree_kd.py --method "$method" --dataset fmnist \
-                        --teacher "$teacher" --student "$student" --teacher_ckpt "$ckpt" $flags $extra --seed "$seed" \
-                        --save_dir "$run_dir" --log_tag "$name-$row" --resume auto ${FLAGS:-}
+                    if [[ "$SEEDED_ROWS" == *" $row "* ]] && [ "$SEEDS" -gt 1 ]; then run_dir=$dir/s$seed; fi
+                    cmd=("${PY[@]}" datafree_kd.py --method "$method" --dataset fmnist --teacher "$teacher"
+                         --student "$student" --teacher_ckpt "$ckpt")
+                    set_method_flags cmd "$row" "$adv" "$oh"
+                    set_flags cmd "${DATAFREE_RUN[@]}"
+                    [[ "$ONLINE_METHODS" == *" $method "* ]] || set_flags cmd "${POOL_RUN[@]}"
+                    [[ " deepinv cmi " != *" $method "* ]] || set_flags cmd "${SLOW_RUN[@]}"
+                    [ -z "$budget" ] || set_flags cmd --time_budget "$budget"
+                    set_flags cmd --seed "$seed" --save_dir "$run_dir" --log_tag "$name-$row" --resume auto
+                    set_flag_words cmd "${FLAGS:-}"
+                    launch "$run_dir" "$budget" "${cmd[@]}"
                 done ;;
         esac
     done

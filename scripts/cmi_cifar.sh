@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/cifar_runs.sh
-run_cifar cmi "" "${METHOD_FLAGS[cmi]}"
+run_cifar cmi "" cmi

@@ -10,5 +10,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/cifar_runs.sh
 
 for g in 2 5 10; do
-    run_cifar fast_meta "-$g" "${METHOD_FLAGS[fast_meta-$g]}"
+    run_cifar fast_meta "-$g" "fast_meta-$g"
 done

@@ -8,12 +8,14 @@
 #   ONLY=r18 bash scripts/fast_imagenet.sh            # one student (r50 r18 mbv2)
 #   DRY_RUN=1 bash scripts/fast_imagenet.sh           # print the commands only
 #   PYTHON="torchrun --nproc_per_node 8" FLAGS="--fp16 --channels_last --data_root /data" bash scripts/fast_imagenet.sh
+# (FLAGS are set on every run, replacing a value the script gives.)
 # Differences from upstream's ImageNet synthesizer: the latent code is re-drawn every synthesis (upstream
 # meta-learns a spatial code and re-draws it every 50 epochs), the meta step size is lr_g * g_steps, and the
 # whole image pool (150 KB per image) is held on the training device.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -ra PY <<<"${PYTHON:-python}"
+source scripts/lib/flags.sh
 ONLY=${ONLY:-}
 
 # name student adv
@@ -26,11 +28,11 @@ STUDENTS=(
 for entry in "${STUDENTS[@]}"; do
     read -r name student adv <<<"$entry"
     if [ -n "$ONLY" ] && [ "$ONLY" != "$name" ]; then continue; fi
-    # shellcheck disable=SC2206
     cmd=("${PY[@]}" datafree_kd.py --method fast_meta --dataset imagenet --teacher resnet50_imagenet
          --student "$student" --batch_size 100 --lr 0.1 --T 5 --epochs 400 --warmup 0
          --g_steps 50 --kd_steps 100 --ep_steps 1000 --adv "$adv" --bn 0.1 --oh 0.1 --act 0 --balance 0
          --lr_g 2e-4 --lr_z 0.01 --bn_mmt 0.9 --is_maml 0 --reset_l0 0 --reset_bn 0 --seed 0
-         --save_dir "run/fast_imagenet/r50-$name-50" --log_tag "$name-50" --resume auto ${FLAGS:-})
-    if [ -n "${DRY_RUN:-}" ]; then echo "${cmd[*]}"; else "${cmd[@]}"; fi
+         --save_dir "run/fast_imagenet/r50-$name-50" --log_tag "$name-50" --resume auto)
+    set_flag_words cmd "${FLAGS:-}"
+    run_cmd "${cmd[@]}"
 done

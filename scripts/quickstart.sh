@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole story on Fashion-MNIST, on a fresh machine: set up, train a teacher on real data, then distill a
 # student with fast_meta from synthetic images only, and compare both on the real test split.
-# About 10 minutes on 2 CPU cores from a fresh clone (venv included); uses a GPU when there is one. Extra arguments
+# About 8 minutes on 2 CPU cores from a fresh clone (venv included); uses a GPU when there is one. Extra arguments
 # go to datafree_kd.py. Choices (README "Quickstart"): teacher WRN-16-1, 4 epochs on all 60,000 training images;
 # student ResNet-8 (a KD step costs ~0.1 s at batch 128 on 2 cores); fast_meta (Fast-2) for 50 epochs of 20 KD steps at
 # batch 128 with a 32-wide generator: its accuracy levels off after ~40 epochs on this data.

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/cifar_runs.sh
-run_cifar zskt "" "${METHOD_FLAGS[zskt]}"
+run_cifar zskt "" zskt

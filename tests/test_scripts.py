@@ -14,9 +14,36 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def dry_run(script, **env):
+    """The commands a script prints with DRY_RUN=1 (quoted for the shell), less `python SCRIPT`."""
+    return [argv[2:] for argv in dry_run_commands(script, **env)]
+
+
+def dry_run_commands(script, **env):
     out = subprocess.run(["bash", f"scripts/{script}"], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={**os.environ, "DRY_RUN": "1", "PYTHON": "python", **env}).stdout
-    return [shlex.split(line)[2:] for line in out.splitlines()]
+    return [shlex.split(line) for line in out.splitlines()]
+
+
+def method_row(row, adv="1.1", oh="0.4"):
+    """A row of scripts/lib/methods.sh, parsed as datafree_kd.py's flags."""
+    out = subprocess.run(["bash", "-c", 'source scripts/lib/methods.sh; cmd=(); set_method_flags cmd "$@"; '
+                          'show_cmd "${cmd[@]}"', "-", row, adv, oh], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    return vars(datafree_kd.build_parser().parse_args(["--method", row.split("-")[0], *shlex.split(out)]))
+
+
+def repeated_flags(argv):
+    """Flags given more than once (an alias counts as its flag)."""
+    import train_scratch
+    import vanilla_kd
+    script = next(a for a in argv if a.endswith(".py"))
+    parser = {"train_scratch.py": train_scratch, "vanilla_kd.py": vanilla_kd, "datafree_kd.py": datafree_kd,
+              }.get(script)
+    if parser is None:
+        return []
+    options = parser.build_parser()._option_string_actions
+    dests = [options[a].dest for a in argv[argv.index(script) + 1:] if a in options]
+    return sorted({d for d in dests if dests.count(d) > 1})
 
 
 def test_fast_cifar_has_the_30_runs_of_the_paper_with_upstream_settings():
@@ -60,6 +87,64 @@ def test_baseline_scripts_carry_the_reference_settings_on_both_datasets(method):
         want = REFERENCE_BASELINES[method][:-1] + ((1,) if special else REFERENCE_BASELINES[method][-1:])
         assert (a.kd_steps, a.g_steps, a.lr_g, a.adv, a.bn, a.oh, a.act, a.balance, a.T) == want
         assert (a.batch_size, a.lr, a.ep_steps, a.epochs, a.seed) == (256, 0.05 if special else 0.1, 400, 200, 0)
+
+
+def test_set_flags_replaces_a_value_in_place_and_appends_new_flags():
+    out = subprocess.run(["bash", "-c", 'source scripts/lib/flags.sh; cmd=(python x.py --a 1 --sw --b 2 3 --c -1); '
+                          'set_flags cmd --b 4 --new "v w" --a 5 --sw2; show_cmd "${cmd[@]}"'], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert shlex.split(out) == ["python", "x.py", "--a", "5", "--sw", "--b", "4", "--c", "-1", "--new", "v w", "--sw2"]
+
+
+def test_fast_fmnist_runs_the_fast_meta_rows_with_its_schedule():
+    for schedule, teacher_epochs in (("full", 40), ("cpu", 1)):
+        commands = dry_run_commands("fast_fmnist.sh", SCHEDULE=schedule)
+        teachers = [parse(argv[1:])[1] for argv in commands if argv[1] == "train_scratch.py"]
+        assert [a.model for a in teachers] == ["resnet34", "vgg11", "wrn40_2", "wrn40_2", "wrn40_2"]
+        assert {a.epochs for a in teachers} == {teacher_epochs}
+        runs = [datafree_kd.build_parser().parse_args(argv[2:]) for argv in commands if argv[1] == "datafree_kd.py"]
+        assert len(runs) == 15 and not any(repeated_flags(argv) for argv in commands)
+        for a in runs:
+            want = method_row(f"fast_meta-{a.g_steps}", *{"resnet34": ("1.33", "0.5"), "vgg11": ("1.0", "0.5"),
+                                                         "wrn40_2": ("1.1", "0.4")}[a.teacher])
+            schedule_flags = {"synthesis_batch_size": 256} if schedule == "full" else {
+                "batch_size": 128, "synthesis_batch_size": 128, "lr": 0.1, "kd_steps": 20, "ep_steps": 20, "warmup": 2,
+                "epochs": 30, "reset_l0_epoch": 15, "eval_every": 10, "ngf": 32, "workers": 0, "channels_last": True}
+            want.update(schedule_flags, dataset="fmnist", teacher=a.teacher, student=a.student, seed=0,
+                        save_dir=a.save_dir, log_tag=a.log_tag, resume="auto")
+            assert vars(a) == want
+
+
+def test_fmnist_methods_dry_run_trains_nothing_and_runs_the_rows_at_one_budget(tmp_path):
+    out = tmp_path / "a b"   # a folder with a space: the printed commands are quoted for the shell
+    commands = dry_run_commands("fmnist_methods.sh", OUT=str(out))
+    assert not out.exists() and not any(repeated_flags(argv) for argv in commands)
+    assert commands[0][1] == "train_scratch.py" and commands[-1][1] == "benchmarks/summarize.py"
+    assert commands[-1][2] == f"{out}/*/summary.json"
+    runs = [datafree_kd.build_parser().parse_args(argv[2:]) for argv in commands[1:-1]]
+    assert [a.method for a in runs] == ["fast_meta", "fast", "deepinv", "cmi", "dafl", "zskt", "dfq", "dfad", "noise"]
+    for a in runs:
+        want = method_row("fast_meta-2" if a.method == "fast_meta" else a.method)
+        want.update(epochs=30, batch_size=128, synthesis_batch_size=128, lr=0.1, ep_steps=20, warmup=0, seed=0,
+                    eval_every=10, save_dir=f"{out}/{a.method}", resume="auto", teacher="wrn16_1", student="resnet8",
+                    dataset="fmnist")
+        if a.method not in ("dafl", "zskt", "dfq", "dfad"):
+            want["kd_steps"] = 20
+        # this table's own settings (scripts/fmnist_methods.sh says why)
+        want.update({"fast_meta": {"reset_l0_epoch": 15}, "fast": {"reset_l0": 0}, "deepinv": {"g_steps": 40},
+                     "cmi": {"g_steps": 40}, "zskt": {"T": 1}, "dfad": {"T": 20}}.get(a.method, {}))
+        assert vars(a) == want, a.method
+
+
+def test_printed_commands_carry_each_flag_once_and_flags_replace_the_scripts_values():
+    with_flags = [argv for script in ("fast_cifar.sh", "dfq_cifar.sh", "fast_imagenet.sh", "fast_fmnist.sh",
+                                      "fmnist_methods.sh") for argv in dry_run_commands(script, FLAGS="--lr 0.3")]
+    with_flags += reproduce_commands("--cpu", FLAGS="--lr 0.3")
+    datafree = [argv for argv in with_flags if "datafree_kd.py" in argv]
+    assert len(datafree) == 30 + 10 + 3 + 15 + 9 + 19
+    assert all(argv[argv.index("--lr") + 1] == "0.3" for argv in datafree)
+    commands = with_flags + reproduce_commands() + reproduce_commands("--cpu", ONLY="w161 wrn")
+    assert [argv for argv in commands if repeated_flags(argv)] == []
 
 
 def reproduce_commands(*args, **env):

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# The reference scripts' per-method settings, shared by scripts/*_cifar.sh and benchmarks/reproduce_fmnist.sh.
+# shellcheck disable=SC2034  # the arrays are read by the scripts that source this file
+# The reference scripts' per-method settings, the one place they are written: scripts/*_cifar.sh,
+# scripts/fast_fmnist.sh, scripts/fmnist_methods.sh and benchmarks/reproduce_fmnist.sh start every data-free
+# command from a row here (set_method_flags) and set their own schedule over it.
 # Keys are run names: METHOD or METHOD-VARIANT (fast_meta-2 is Fast-2). {adv} and {oh} are filled with the pair's
 # weights from scripts/lib/pairs.sh.
 #   fast, fast_meta: zju-vipa/Fast-Datafree scripts/fast_cifar.sh ("modify --dataset (and nothing else)": the same
@@ -27,8 +30,19 @@ declare -A METHOD_FLAGS=(
     [dfad]="$ONLINE_BASE --kd_steps 5 --adv 1 --T 1 --bn 0 --oh 0 --act 0 --balance 0"
     [noise]="$POOL_BASE --T 20 --adv 0 --bn 0 --oh 0 --act 0 --balance 0"   # control: KD on Gaussian noise
 )
-# Appended (later flags win) for METHOD:DATASET:PAIR where a reference script says otherwise.
+# Set over the row for METHOD:DATASET:PAIR where a reference script says otherwise.
 declare -A DATASET_PAIR_FLAGS=(
     [dfq:cifar100:r34]="--lr 0.05 --T 1"
 )
 ONLINE_METHODS=" dafl zskt dfq dfad "
+
+# shellcheck source=scripts/lib/flags.sh
+source "$(dirname "${BASH_SOURCE[0]}")/flags.sh"
+
+# set_method_flags ARRAY ROW [ADV OH]: set ROW's flags in the array named ARRAY, {adv} and {oh} filled with the
+# pair's weights.
+set_method_flags() {
+    local flags=${METHOD_FLAGS[$2]:?unknown method row $2}
+    flags=${flags//\{adv\}/${3:-}}
+    set_flag_words "$1" "${flags//\{oh\}/${4:-}}"
+}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # the arrays are read by the scripts that source this file
 # The paper's teacher/student pairs with upstream's per-teacher adversarial and one-hot weights (SPEC section 4).
 # name teacher student adv oh
 PAIRS=(
