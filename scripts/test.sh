@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
-exec "$PYTHON" -m pytest tests -q -p no:cacheprovider "$@"
+exec "$PYTHON" -m pytest tests -q -rs -p no:cacheprovider "$@"   # -rs: the reason of each skip

@@ -63,5 +63,13 @@ def test_mismatched_checkpoint_names_the_first_bad_key(tmp_path):
 def test_upstream_dataparallel_prefix_is_accepted(tmp_path):
     model = registry.get_model("resnet8", num_classes=10)
     path = str(tmp_path / "dp.pth")
+    with torch.no_grad():   # weights a fresh model does not have, so a load that does nothing is caught
+        for p in model.parameters():
+            p.add_(1.0)
     torch.save({"state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, path)
-    load_weights(registry.get_model("resnet8", num_classes=10), path)
+    clone = registry.get_model("resnet8", num_classes=10)
+    load_weights(clone, path)
+    loaded, saved = clone.state_dict(), model.state_dict()
+    assert loaded.keys() == saved.keys()
+    for k in saved:
+        assert torch.equal(loaded[k], saved[k]), k

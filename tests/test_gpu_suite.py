@@ -6,6 +6,8 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 import datafree_kd
 import train_scratch
 from benchmarks import epoch_time
@@ -58,6 +60,18 @@ def test_finished_steps_are_skipped_and_bad_steps_refused(tmp_path):
     assert code == 2 and "usage: bash benchmarks/gpu_suite.sh" in err
 
 
+def test_a_failing_step_is_recorded_failed_and_fails_the_suite(tmp_path):
+    """The reproduce step (no teacher can be trained with this python) is failed, not ok, and the exit status says
+    so; a later --step all runs it again."""
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\n[ "$1" = benchmarks/gpu_summary.py ] && exec {sys.executable} "$@"\nexit 3\n')
+    python.chmod(0o755)
+    done = subprocess.run(["bash", "benchmarks/gpu_suite.sh", "--step", "reproduce"], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "PYTHON": str(python), "GPU_SUITE_OUT": str(tmp_path / "gpu")})
+    assert done.returncode == 1 and "== failed: reproduce" in done.stderr
+    assert json.loads((tmp_path / "gpu" / "reproduce.json").read_text())["status"] == "failed"
+
+
 def test_the_summary_lists_each_step(tmp_path):
     done = subprocess.run([sys.executable, "benchmarks/gpu_summary.py", "--step", "ddp", "--status", "ok",
                            "--seconds", "90", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
@@ -70,7 +84,7 @@ def test_the_summary_lists_each_step(tmp_path):
 def test_cuda_tests_skip_with_a_reason_without_a_gpu():
     import torch
     if torch.cuda.is_available():
-        return
+        pytest.skip("a CUDA GPU is present: the cuda-marked tests run instead of skipping")
     done = subprocess.run([sys.executable, "-m", "pytest", "tests/test_cuda.py", "-m", "cuda", "-rs", "-q",
                            "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0

@@ -29,9 +29,10 @@ def test_cli_prints_one_line_and_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         train_scratch.main(["--model", "nope", "--dataset", "fmnist"])
     assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: unknown model 'nope'")
-    assert "Traceback" not in capsys.readouterr().err
+    err = capsys.readouterr().err   # read once: a second read would be empty
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: unknown model 'nope'")
+    assert "Traceback" not in err
 
 
 def test_cli_rejects_bad_flag_values(capsys):
