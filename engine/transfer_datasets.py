@@ -11,13 +11,13 @@ naming the path and the layout that was expected.
 import os
 import pickle
 import re
+import zlib
 
 import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
 from .errors import UserError
-from .matfile import MatFileError, load_mat
 
 
 def _rgb(path):
@@ -144,14 +144,26 @@ def cub200(root, split, transform=None):
 
 # ---------------------------------------------------------------------------------------------- Stanford Dogs
 def _load_mat(path, name):
+    """{variable: value} of a MAT-file (v4 to v7; 7.3 is HDF5 and refused), read by scipy with simplify_cells:
+    structs come back as dicts, cells as lists, 1x1 arrays as scalars, char arrays as str."""
+    try:   # scipy only for the two datasets that need it
+        from scipy.io import loadmat
+        from scipy.io.matlab import MatReadError
+    except ImportError:
+        raise UserError(f"dataset '{name}' reads MAT-files with scipy, which is not installed: "
+                        "pip install scipy") from None
     try:
-        return load_mat(path)
-    except MatFileError as err:
-        raise UserError(f"dataset '{name}': {err}") from None
+        return loadmat(path, simplify_cells=True)
+    except NotImplementedError:
+        raise UserError(f"dataset '{name}': {path} is a MATLAB 7.3 (HDF5) file: save it again with "
+                        "MATLAB's -v7 option") from None
+    except (MatReadError, ValueError, OSError, zlib.error) as err:
+        raise UserError(f"dataset '{name}': {path} is not a MAT-file scipy can read ({err})") from None
 
 
 def _flat_strings(cells):
-    return [str(c if isinstance(c, str) else np.asarray(c, dtype=object).ravel()[0]) for c in np.ravel(cells)]
+    """The strings of a cell array of char arrays (a list of str, or one str for a single cell)."""
+    return [str(c) for c in np.ravel(np.asarray(cells, dtype=object))]
 
 
 def stanford_dogs(root, split, transform=None):

@@ -3,18 +3,17 @@ import json
 import os
 import pickle
 import re
-import struct
-import zlib
+import sys
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from scipy.io import savemat
 
 import registry
 import vanilla_kd
 from engine.errors import UserError
-from engine.matfile import load_mat
 from helpers import make_blobs
 
 TOL = 4 / 255 / 0.5   # a few grey levels after Normalize(0.5, 0.5): JPEG rounding
@@ -171,87 +170,71 @@ def test_cub200(tmp_path):
         registry.get_dataset("cub200", data_root=str(tmp_path))
 
 
-# -------------------------------------------------------------------------------- a MAT-file (v5) writer
-class Struct(list):
-    """A 1xN MATLAB struct array: a list of dicts with the same keys."""
+# ------------------------------------------------------------------------------ MAT-files as MATLAB writes them
+def cell(strings):
+    """An Nx1 MATLAB cell array of char arrays."""
+    arr = np.empty((len(strings), 1), dtype=object)
+    arr[:, 0] = strings
+    return arr
 
 
-def _el(mtype, payload):
-    if len(payload) <= 4 and mtype != 14:   # small data element
-        return struct.pack("<HH", mtype, len(payload)) + payload.ljust(4, b"\0")
-    return struct.pack("<II", mtype, len(payload)) + payload + b"\0" * (-len(payload) % 8)
-
-
-def _matrix(value, name=""):
-    def head(cls, dims):
-        return (_el(6, struct.pack("<II", cls, 0)) + _el(5, np.array(dims, "<i4").tobytes())
-                + _el(1, name.encode()))
-    if isinstance(value, str):
-        body = head(4, (1, len(value))) + _el(4, np.array([ord(c) for c in value], "<u2").tobytes())
-    elif isinstance(value, Struct):
-        fields = list(value[0])
-        body = head(2, (1, len(value))) + _el(5, struct.pack("<i", 32))
-        body += _el(1, b"".join(f.encode().ljust(32, b"\0") for f in fields))
-        body += b"".join(_matrix(rec[f]) for rec in value for f in fields)
-    elif isinstance(value, list):   # an Nx1 cell
-        body = head(1, (len(value), 1)) + b"".join(_matrix(v) for v in value)
-    else:   # numbers: doubles stored as uint8 when they fit, as MATLAB does
-        arr = np.asarray(value, dtype=np.float64)
-        arr = arr.reshape(arr.shape or (1, 1)) if arr.ndim != 1 else arr.reshape(-1, 1)
-        data = arr.ravel(order="F")
-        payload = _el(2, data.astype("u1").tobytes()) if np.all((data >= 0) & (data < 256) & (data % 1 == 0)) \
-            else _el(9, data.astype("<f8").tobytes())
-        body = head(6, arr.shape) + payload
-    return _el(14, body)
+def struct_array(records):
+    """A 1xN MATLAB struct array of dicts with the same keys (savemat writes a record array as one)."""
+    fields = list(records[0])
+    arr = np.empty((1, len(records)), dtype=[(f, object) for f in fields])
+    for i, record in enumerate(records):
+        arr[0, i] = tuple(record[f] for f in fields)
+    return arr
 
 
 def write_mat(path, variables, compress=False):
-    header = b"MATLAB 5.0 MAT-file, written by a test".ljust(116) + b"\0" * 8 + struct.pack("<H", 0x0100) + b"IM"
-    out = header
-    for name, value in variables.items():
-        element = _matrix(value, name)
-        if compress:
-            element = struct.pack("<II", 15, len(zlib.compress(element))) + zlib.compress(element)
-        out += element
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(out)
+    savemat(path, variables, do_compression=compress)
 
 
-@pytest.mark.parametrize("compress", [False, True])
-def test_mat_reader(tmp_path, compress):
-    path = str(tmp_path / "x.mat")
-    grid = np.arange(6.5, 12.5).reshape(2, 3)
-    write_mat(path, {"grid": grid, "ints": np.array([[3, 1, 2]]), "name": "hello",
-                     "cells": ["a/b.jpg", "cc"], "s": Struct([{"class": 4, "fname": "x.jpg"},
-                                                            {"class": 9, "fname": "yy.jpg"}])}, compress)
-    mat = load_mat(path)
-    assert set(mat) == {"grid", "ints", "name", "cells", "s"}
-    assert mat["grid"].shape == (2, 3) and np.array_equal(mat["grid"], grid)   # column-major order undone
-    assert mat["ints"].dtype == np.float64 and mat["ints"].tolist() == [[3, 1, 2]]
-    assert mat["name"] == "hello" and mat["cells"].shape == (2, 1) and list(mat["cells"].ravel()) == ["a/b.jpg", "cc"]
-    assert mat["s"].shape == (1, 2) and mat["s"][0, 1]["fname"] == "yy.jpg" and mat["s"][0, 1]["class"][0, 0] == 9
-
-
-# ------------------------------------------------------------------------------------------- Stanford Dogs
-def test_stanford_dogs(tmp_path):
-    root = tmp_path / "StanfordDogs"
+def make_dogs_root(root):
+    """Images/ of 3 breeds and the two split lists; returns {split: labels starting at 0}."""
     breeds = ["n02085620-Chihuahua", "n02085782-Japanese_spaniel", "n02085936-Maltese_dog"]
     splits = {"train": [(2, 1), (1, 1), (3, 1), (1, 2)], "test": [(3, 2), (2, 2)]}
     for split, items in splits.items():
         files = [f"{breeds[c - 1]}/{breeds[c - 1].split('-')[0]}_{split}{k}.jpg" for c, k in items]
         for f, (c, _) in zip(files, items):
             write_image(str(root / "Images" / f), c - 1, size=(120, 80))
-        labels = np.array([c for c, _ in items])   # 1-based, one per file
-        write_mat(str(root / f"{split}_list.mat"), {"file_list": files, "annotation_list": files, "labels": labels},
-                  compress=split == "test")
+        labels = np.array([[c] for c, _ in items], dtype=np.float64)   # Nx1 doubles, 1-based, one per file
+        write_mat(str(root / f"{split}_list.mat"), {"file_list": cell(files), "annotation_list": cell(files),
+                                                    "labels": labels}, compress=split == "test")
+    return {split: [c - 1 for c, _ in items] for split, items in splits.items()}
+
+
+# ------------------------------------------------------------------------------------------- Stanford Dogs
+def test_stanford_dogs(tmp_path):
+    root = tmp_path / "StanfordDogs"
+    labels = make_dogs_root(root)
     num_classes, train, val = registry.get_dataset("stanford_dogs", data_root=str(tmp_path))
     assert num_classes == 120 and registry.dataset_info("stanford_dogs") == (120, 3, 64)
-    assert [assert_sample(train[i], 120, 64) for i in range(len(train))] == [1, 0, 2, 0]
-    assert [assert_sample(val[i], 120, 64) for i in range(len(val))] == [2, 1]
+    assert [assert_sample(train[i], 120, 64) for i in range(len(train))] == labels["train"] == [1, 0, 2, 0]
+    assert [assert_sample(val[i], 120, 64) for i in range(len(val))] == labels["test"] == [2, 1]
     (root / "test_list.mat").unlink()
     with pytest.raises(UserError, match=re.escape(str(root / "test_list.mat"))):
         registry.get_dataset("stanford_dogs", data_root=str(tmp_path))
+
+
+def test_unreadable_mat_file_is_a_user_error(tmp_path):
+    root = tmp_path / "StanfordDogs"
+    make_dogs_root(root)
+    (root / "train_list.mat").write_bytes(b"\0not a MAT-file" * 16)
+    with pytest.raises(UserError, match=re.escape(str(root / "train_list.mat")) + " is not a MAT-file") as err:
+        registry.get_dataset("stanford_dogs", data_root=str(tmp_path))
+    assert "\n" not in str(err.value)
+
+
+def test_missing_scipy_says_how_to_install_it(tmp_path, monkeypatch):
+    make_dogs_root(tmp_path / "StanfordDogs")
+    monkeypatch.setitem(sys.modules, "scipy.io", None)   # `from scipy.io import ...` raises ImportError
+    with pytest.raises(UserError) as err:
+        registry.get_dataset("stanford_dogs", data_root=str(tmp_path))
+    message = str(err.value)
+    assert "scipy" in message and message.endswith("pip install scipy") and "\n" not in message
 
 
 # ------------------------------------------------------------------------------------------- Stanford Cars
@@ -259,7 +242,7 @@ def test_stanford_cars(tmp_path):
     root = tmp_path / "StanfordCars"
     splits = {"train": [3, 1, 196, 2], "test": [2, 196, 1]}
     for split, classes in splits.items():
-        annotations = Struct()
+        annotations = []
         for i, c in enumerate(classes):
             fname = f"{i + 1:05d}.jpg"
             write_image(str(root / f"cars_{split}" / fname), c - 1, size=(100, 66))
@@ -267,7 +250,7 @@ def test_stanford_cars(tmp_path):
                                 "fname": fname})
         # the labelled test annotations next to devkit/, as torchvision keeps them
         path = root / "devkit" / "cars_train_annos.mat" if split == "train" else root / "cars_test_annos_withlabels.mat"
-        write_mat(str(path), {"annotations": annotations}, compress=split == "train")
+        write_mat(str(path), {"annotations": struct_array(annotations)}, compress=split == "train")
     num_classes, train, val = registry.get_dataset("stanford_cars", data_root=str(tmp_path))
     assert num_classes == 196 and registry.dataset_info("stanford_cars") == (196, 3, 64)
     assert [t for t in train.targets] == [2, 0, 195, 1] and [t for t in val.targets] == [1, 195, 0]
@@ -276,6 +259,23 @@ def test_stanford_cars(tmp_path):
     (root / "cars_test_annos_withlabels.mat").unlink()
     with pytest.raises(UserError, match=re.escape(str(root / "devkit" / "cars_test_annos_withlabels.mat"))):
         registry.get_dataset("stanford_cars", data_root=str(tmp_path))
+
+
+def test_one_item_lists_and_annotations(tmp_path):
+    """scipy gives a 1x1 cell as a str, a 1x1 struct array as a dict and a 1x1 double as a scalar."""
+    dogs = tmp_path / "StanfordDogs"
+    make_dogs_root(dogs)
+    write_image(str(dogs / "Images" / "b" / "one.jpg"), 2, size=(40, 30))
+    write_mat(str(dogs / "test_list.mat"), {"file_list": cell(["b/one.jpg"]), "labels": np.array([[3.0]])})
+    _, _, val = registry.get_dataset("stanford_dogs", data_root=str(tmp_path))
+    assert [assert_sample(val[i], 120, 64) for i in range(len(val))] == [2]
+    cars = tmp_path / "StanfordCars"
+    for split in ("train", "test"):
+        write_image(str(cars / f"cars_{split}" / "00001.jpg"), 1, size=(100, 66))
+        path = cars / "devkit" / ("cars_train_annos.mat" if split == "train" else "cars_test_annos_withlabels.mat")
+        write_mat(str(path), {"annotations": struct_array([{"class": 2, "fname": "00001.jpg"}])})
+    _, train, val = registry.get_dataset("stanford_cars", data_root=str(tmp_path))
+    assert train.targets == val.targets == [1] and assert_sample(val[0], 196, 64) == 1
 
 
 # ------------------------------------------------------------------------------------------ missing copies
