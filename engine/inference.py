@@ -8,53 +8,37 @@ import time
 
 import torch
 from torch import fx, nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-
-class _Tracer(fx.Tracer):
-    def is_leaf_module(self, m, qualname):   # keep conv/bn as modules so they can be matched and folded
-        return isinstance(m, (nn.Conv2d, nn.BatchNorm2d)) or super().is_leaf_module(m, qualname)
+from torch.fx.experimental.optimization import fuse
 
 
 def fold_batchnorm(model):
     """A copy of `model` (eval mode) in which each BatchNorm2d fed only by a Conv2d is folded into that conv.
-    Returns (module, folded, total BatchNorm2d count); a model fx cannot trace is returned as an unfolded copy."""
+    Returns (module, folded, total BatchNorm2d count); a model fx cannot trace is returned as an unfolded copy.
+
+    The folding is torch.fx.experimental.optimization.fuse (conv -> bn, the conv's output used by the bn alone).
+    Ours is only the trace: fuse's own symbolic_trace fails on the classifiers' `return_features` branch, so we
+    trace the logits-only path and hand fuse the graph. What fuse leaves are the pre-activation BatchNorms of the
+    WRN blocks (sum -> bn -> relu -> conv): a ReLU between them and the next conv makes them unfoldable into it,
+    and what feeds them is a residual sum, or a conv whose output the shortcut also reads; no code can fold
+    those exactly, so there is nothing of our own to add for them."""
     model = copy.deepcopy(model).eval()
-    total = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    total = _batchnorms(model)
     try:
-        graph = _Tracer().trace(model, concrete_args=_concrete_args(model))
+        traced = fx.GraphModule(model, fx.Tracer().trace(model, concrete_args=_concrete_args(model)))
     except Exception:   # data-dependent control flow: nothing folded, still exact
         return model, 0, total
-    folded_model = fx.GraphModule(model, graph)
-    modules = dict(folded_model.named_modules())
-    folded = 0
-    for node in list(graph.nodes):
-        if node.op != "call_module" or not isinstance(modules[node.target], nn.BatchNorm2d):
-            continue
-        src = node.args[0]
-        if not (isinstance(src, fx.Node) and src.op == "call_module" and len(src.users) == 1
-                and isinstance(modules[src.target], nn.Conv2d) and modules[node.target].track_running_stats):
-            continue
-        conv = fuse_conv_bn_eval(modules[src.target], modules[node.target])
-        _replace_module(folded_model, src.target, conv)
-        node.replace_all_uses_with(src)
-        graph.erase_node(node)
-        folded += 1
-    graph.lint()
-    folded_model.delete_all_unused_submodules()
-    folded_model.recompile()
-    return folded_model, folded, total
+    folded_model = fuse(traced, inplace=True, no_trace=True)
+    return folded_model, total - _batchnorms(folded_model), total
+
+
+def _batchnorms(model):
+    return sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
 
 
 def _concrete_args(model):
     # The classifiers' forward(x, return_features=False) branches on the flag: trace the logits-only path.
     params = inspect.signature(model.forward).parameters
     return {"return_features": False} if "return_features" in params else None
-
-
-def _replace_module(root, qualname, module):
-    parent, _, name = qualname.rpartition(".")
-    setattr(root.get_submodule(parent) if parent else root, name, module)
 
 
 class FrozenTeacher(nn.Module):
