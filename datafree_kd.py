@@ -14,16 +14,16 @@ from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerato
 from datafree.synthesis.augment import Normalizer
 from engine import distributed
 from engine.chunkstore import ChunkStore
-from engine.checkpoint import (load_run_checkpoint, load_state_strict, remove_stale_temps, save_atomic,
-                               strip_module_prefix)
+from engine.checkpoint import load_run_checkpoint, load_state_strict, remove_stale_temps, strip_module_prefix
 from engine.cli import (add_kd_teacher_arg, add_runtime_args, check_positive, parse_args, resolve_resume, start_run,
                         to_device)
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
 from engine.guard import ensure_finite
 from engine.inference import kd_models
-from engine.preemption import GracefulStop, continue_from, rng_state, set_rng_state, stop_with_state
-from engine.loaders import make_loader, take_subset
+from engine.loaders import make_loader
+from engine.loop import EpochLoop, evaluate_only
+from engine.preemption import set_rng_state
 from engine.runconfig import check_resume_config, file_digest, run_config
 from engine.train import budget_cosine_lr, evaluate, fast_optimizer_kwargs, replan_cosine, wrap_ddp
 
@@ -78,6 +78,8 @@ def build_parser():
     b.add_argument("--synthesis_batch_size", default=None, type=int, help="global synthesis batch (default: batch_size)")
     b.add_argument("--momentum", default=0.9, type=float)
     b.add_argument("--wd", "--weight_decay", dest="weight_decay", default=1e-4, type=float)
+    b.add_argument("--lr_decay_milestones", default="", type=str,
+                   help="(upstream flag, accepted; the KD learning rate follows a cosine, as in the reference)")
     b.add_argument("--start_epoch", default=0, type=int, help="(upstream flag; only 0: --resume sets the epoch)")
     b.add_argument("--pretrained", action="store_true",
                    help="(upstream flag, accepted; the teacher's weights always come from --teacher_ckpt)")
@@ -92,6 +94,9 @@ def build_parser():
 
 
 def validate(args):
+    """Refuse impossible flag values (one line each); fill the defaults that depend on other flags."""
+    if args.synthesis_batch_size is None:
+        args.synthesis_batch_size = args.batch_size
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
                    "eval_every", "g_steps", "nz", "cr_T")
     check_positive(args, "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size", "momentum", "tv", "l2",
@@ -106,6 +111,8 @@ def validate(args):
                         "the LR schedule at epoch 0; resume with --resume PATH (or auto), which restores the epoch")
     if args.warmup >= args.epochs:
         raise UserError(f"--warmup ({args.warmup}) must be smaller than --epochs ({args.epochs}): no KD would run")
+    default_paths(args)
+    return args
 
 
 ETA_MIN = 2e-4   # the reference's cosine floor
@@ -132,8 +139,10 @@ def default_paths(args):
     resolve_resume(args, os.path.join(args.save_dir, "last.pth"))
 
 
-def build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run):
+def build_synthesizer(args, teacher, student, num_classes, img_shape, run):
+    """The method's synthesizer, its generator built here; a pool persists into <save_dir>/pool."""
     cls = SYNTHESIZERS[args.method]
+    normalizer = Normalizer(**registry.NORMALIZE_DICT[registry.canonical_dataset(args.dataset)])
     common = dict(teacher=teacher, student=student, num_classes=num_classes, img_shape=img_shape,
                   normalizer=normalizer, device=run.device)
     # bf16 or full precision: no loss scaling, so meta-gradients stay plain sums of the inner gradients
@@ -149,135 +158,114 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer
                          else Generator)
         common["generator"] = generator_cls(nz=nz, ngf=args.ngf, img_size=img_shape[-1], nc=img_shape[0])
         common["nz"] = nz
-    return cls.from_args(args, **common)
-
-
-@cli_entry
-def main(argv=None, synthesizer_hook=None):
-    args = parse_args(build_parser(), argv)
-    if args.synthesis_batch_size is None:
-        args.synthesis_batch_size = args.batch_size
-    validate(args)
-    default_paths(args)
-    seed_everything(args.seed)   # before any model is built: initial weights depend on it
-    num_classes, channels, size = registry.dataset_info(args.dataset)
-    img_shape = (channels, size, size)
-    teacher = registry.get_model(args.teacher, num_classes=num_classes, in_channels=channels)
-    student = registry.get_model(args.student, num_classes=num_classes, in_channels=channels)
-    registry.load_teacher(teacher, args.teacher, args.teacher_ckpt)
-    _, _, val_dst = registry.get_dataset(args.dataset, args.data_root, in_memory=args.in_memory)
-    # (the real train split is never read)
-    val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
-
-    last_path = os.path.join(args.save_dir, "last.pth")
-    config = run_config(args, RUN_KEYS, teacher_sha256=file_digest(args.teacher_ckpt))
-    run = start_run(args, f"datafree-{args.method}", last_path)
-    log = run.logger
-    args.resume = distributed.broadcast_object(args.resume)   # `auto` must not resume on some nodes only
-    teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
-    student = to_device(student, run, args.channels_last)
-    ddp_student = wrap_ddp(student, run.device)
-    normalizer = Normalizer(**registry.NORMALIZE_DICT[registry.canonical_dataset(args.dataset)])
-    synthesizer = build_synthesizer(args, teacher, student, num_classes, img_shape, normalizer, run)
+    synthesizer = cls.from_args(args, **common)
     if hasattr(synthesizer, "pool"):   # checkpoints hold pool counts; the images go to append-only chunk files
         synthesizer.pool.attach_store(ChunkStore(pool_folder(args.save_dir)))
         if run.is_main:
             remove_stale_temps(pool_folder(args.save_dir))
+    return synthesizer
+
+
+@cli_entry
+def main(argv=None, synthesizer_hook=None):
+    args = validate(parse_args(build_parser(), argv))
+    seed_everything(args.seed)   # before any model is built: initial weights depend on it
+    num_classes, channels, size = registry.dataset_info(args.dataset)
+    img_shape = (channels, size, size)
+    teacher, student = registry.teacher_and_student(args, num_classes, channels)
+    val_dst = registry.test_split(args)   # (the real train split is never read)
+    config = run_config(args, RUN_KEYS, teacher_sha256=file_digest(args.teacher_ckpt))
+    run = start_run(args, f"datafree-{args.method}", last_path := os.path.join(args.save_dir, "last.pth"))
+    args.resume = distributed.broadcast_object(args.resume)   # `auto` must not resume on some nodes only
+    teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
+    student = to_device(student, run, args.channels_last)
+    synthesizer = build_synthesizer(args, teacher, student, num_classes, img_shape, run)
     if synthesizer_hook is not None:
         synthesizer_hook(synthesizer)
-    kd_teacher, kd_student, compile_seconds = kd_models(teacher, ddp_student, args, run, img_shape,
+    kd_teacher, kd_student, compile_seconds = kd_models(teacher, wrap_ddp(student, run.device), args, run, img_shape,
                                                         args.batch_size // run.world_size)
-    optimizer = torch.optim.SGD(student.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-                                **fast_optimizer_kwargs(run.device))
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1),
-                                                           eta_min=ETA_MIN)
+    optimizer, scheduler = make_optimizer(args, student, run.device)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
-
-    mid_epoch = None   # position, partial sums and random state of an epoch stopped by a signal
-    state = {"epoch": 0, "best_acc1": 0.0, "last_acc1": None, "last_acc5": None, "teacher_acc1": None,
-             "synthesis_seconds": 0.0, "kd_seconds": 0.0, "wall_seconds": 0.0, "compile_seconds": 0.0}
-    if args.resume:
-        mid_epoch = resume(args, run, config, state, student, optimizer, scheduler, synthesizer)
-
+    state = dict(FRESH_STATE)
+    mid_epoch = resume(args, run, config, state, student, optimizer, scheduler, synthesizer) if args.resume else None
     if args.evaluate_only:
-        res = evaluate(student, val_loader, run.device, run.precision)
-        log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
-        return res
+        return evaluate_only(student, val_loader, run)
     state["compile_seconds"] += compile_seconds
-    if state["teacher_acc1"] is None:
-        state["teacher_acc1"] = evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
-    log.info(f"teacher {args.teacher} acc@1 {state['teacher_acc1']:.2f} on the {args.dataset} test split")
-
-    def checkpoint(**extra):
-        return {**state, "method": args.method, "teacher": args.teacher, "student": args.student,
-                "dataset": args.dataset, "arch": args.student, "args": vars(args), "config": config,
-                "state_dict": student.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "synthesizer": synthesizer.state_dict(), **extra}
-
-    resume_hint = f"continue with the same command and --resume auto (or --resume {last_path})"
+    state["teacher_acc1"] = state["teacher_acc1"] or evaluate(teacher, val_loader, run.device, run.precision)["acc1"]
+    run.logger.info(f"teacher {args.teacher} acc@1 {state['teacher_acc1']:.2f} on the {args.dataset} test split")
     wall_start = time.time() - state["wall_seconds"]
-    with GracefulStop(run.device) as stop:
-        for epoch in range(state["epoch"], args.epochs):
-            if budget_spent(args, state):
-                log.info(f"--time_budget {args.time_budget:g}s is spent: nothing left to train")
-                break
-            position, mid_epoch = continue_from(mid_epoch, run.rank, run.world_size, args.resume), None
-            if position is not None:
-                set_rng_state(position["rng"])
-            elif args.seed is not None:
-                seed_everything(args.seed + 1009 * epoch + run.rank)
-            if args.time_budget:
-                budget_cosine_lr(optimizer, scheduler.base_lrs, train_seconds(state), args.time_budget, ETA_MIN)
-            out = distill_epoch(synthesizer, kd_student, kd_teacher, optimizer, run.precision, args.ep_steps,
-                                args.kd_steps, args.T, train_student=epoch >= args.warmup,
-                                log_every=args.print_freq, log=log.info, should_stop=stop.requested,
-                                resume=position)
-            if out["stopped"]:
-                state["wall_seconds"] = time.time() - wall_start
-                stop_with_state(stop, {**out["stopped"], "rng": rng_state()},
-                                lambda mid: save_atomic(checkpoint(mid_epoch=mid), last_path), run.is_main,
-                                f"in epoch {epoch}", resume_hint)
-            finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, scheduler, val_loader,
-                         checkpoint, last_path, wall_start)
-            if epoch + 1 < args.epochs and not budget_spent(args, state) and stop.requested():   # a signal during evaluation or saving: all is saved
-                raise stop.preempted(f"after epoch {epoch}", resume_hint)
+    parts = dict(student=student, synthesizer=synthesizer, optimizer=optimizer, scheduler=scheduler)
+    loop = EpochLoop(run, student, val_loader, args.epochs, last_path, os.path.join(args.save_dir, "best.pth"),
+                     args.seed, lambda **extra: run_checkpoint(args, config, state, wall_start, parts, extra),
+                     best_state=lambda: best_checkpoint(args, state, student), best_acc1=state["best_acc1"],
+                     mid_epoch=mid_epoch, resume_path=args.resume, done=lambda: budget_spent(args, state))
 
-    log.info(f"Best: {state['best_acc1']:.2f}  synthesis {state['synthesis_seconds']:.1f}s  "
-             f"kd {state['kd_seconds']:.1f}s  wall {state['wall_seconds']:.1f}s  -> {args.save_dir}")
-    log.close()
-    distributed.cleanup()
+    def train_one(epoch, position, should_stop):
+        if position is not None:
+            set_rng_state(position["rng"])
+        if args.time_budget:
+            budget_cosine_lr(optimizer, scheduler.base_lrs, train_seconds(state), args.time_budget, ETA_MIN)
+        return distill_epoch(synthesizer, kd_student, kd_teacher, optimizer, run.precision, args.ep_steps,
+                             args.kd_steps, args.T, train_student=epoch >= args.warmup, log_every=args.print_freq,
+                             log=run.logger.info, should_stop=should_stop, resume=position)
+
+    loop.run_epochs(state["epoch"], train_one,
+                    lambda epoch, out: finish_epoch(args, run, loop, state, parts, wall_start, epoch, out))
+    run.logger.info(f"Best: {state['best_acc1']:.2f}  synthesis {state['synthesis_seconds']:.1f}s  "
+                    f"kd {state['kd_seconds']:.1f}s  wall {state['wall_seconds']:.1f}s  -> {args.save_dir}"
+                    + ("  (--time_budget spent)" if budget_spent(args, state) else ""))
+    loop.close()
     return state
 
 
-def finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, scheduler, val_loader, checkpoint,
-                 last_path, wall_start):
-    """After the epoch's steps: refuse non-finite values, step the schedule, evaluate, log and save."""
+FRESH_STATE = {"epoch": 0, "best_acc1": 0.0, "last_acc1": None, "last_acc5": None, "teacher_acc1": None,
+               "synthesis_seconds": 0.0, "kd_seconds": 0.0, "wall_seconds": 0.0, "compile_seconds": 0.0}
+
+
+def make_optimizer(args, student, device):
+    """The reference's KD optimizer: SGD, a cosine to ETA_MIN over the epochs after warm-up."""
+    optimizer = torch.optim.SGD(student.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                                **fast_optimizer_kwargs(device))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1),
+                                                           eta_min=ETA_MIN)
+    return optimizer, scheduler
+
+
+def best_checkpoint(args, state, student):
+    return {"state_dict": student.state_dict(), "best_acc1": state["best_acc1"], "epoch": state["epoch"],
+            "arch": args.student, "dataset": args.dataset}
+
+
+def run_checkpoint(args, config, state, wall_start, parts, extra):
+    """Everything a resumed run needs (`extra`: a stopped epoch's position)."""
+    state["wall_seconds"] = time.time() - wall_start
+    parts["synthesizer"].persist()
+    return {**state, "method": args.method, "teacher": args.teacher, "student": args.student,
+            "dataset": args.dataset, "arch": args.student, "args": vars(args), "config": config,
+            "state_dict": parts["student"].state_dict(), "optimizer": parts["optimizer"].state_dict(),
+            "scheduler": parts["scheduler"].state_dict(), "synthesizer": parts["synthesizer"].state_dict(), **extra}
+
+
+def finish_epoch(args, run, loop, state, parts, wall_start, epoch, out):
+    """After the epoch's steps: refuse non-finite values, step the schedule, evaluate and log."""
+    student, synthesizer, optimizer = parts["student"], parts["synthesizer"], parts["optimizer"]
     distributed.broadcast_buffers_(student)   # evaluate, checkpoint and synthesize against rank 0's student
     info, kd_loss = out["info"], out["kd_loss"]
     syn_time, kd_time = out["synthesis_seconds"], out["kd_seconds"]
-    last_good = last_path if os.path.isfile(last_path) else None
-    ensure_finite(f"epoch {epoch}", last_good, KD_loss=kd_loss if epoch >= args.warmup else None,
+    ensure_finite(f"epoch {epoch}", loop.last_good(), KD_loss=kd_loss if epoch >= args.warmup else None,
                   student_weights=student,
                   **({"generator_weights": synthesizer.generator} if hasattr(synthesizer, "generator") else {}))
     if epoch >= args.warmup and not args.time_budget:   # a time budget sets the LR at each epoch's start
-        scheduler.step()
-
-    state["synthesis_seconds"] += syn_time
-    state["kd_seconds"] += kd_time
+        parts["scheduler"].step()
     # rank 0's clock for every rank: --time_budget must end the run (and set the LR) on all ranks alike
     state["synthesis_seconds"], state["kd_seconds"] = distributed.broadcast_object(
-        (state["synthesis_seconds"], state["kd_seconds"]))
+        (state["synthesis_seconds"] + syn_time, state["kd_seconds"] + kd_time))
     state["epoch"] = epoch + 1
-    is_best, metrics = False, {"acc1": None, "acc5": None, "val_loss": None}
+    metrics = {"acc1": None, "acc5": None, "val_loss": None}
     if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs or budget_spent(args, state):
-        res = evaluate(student, val_loader, run.device, run.precision)
-        ensure_finite(f"epoch {epoch}", last_good, test_loss=res["loss"])
-        is_best = res["acc1"] > state["best_acc1"]
-        state.update(best_acc1=max(state["best_acc1"], res["acc1"]), last_acc1=res["acc1"],
-                     last_acc5=res["acc5"])
+        res = loop.evaluate(epoch)
+        state.update(best_acc1=loop.best_acc1, last_acc1=res["acc1"], last_acc5=res["acc5"])
         metrics = {"acc1": res["acc1"], "acc5": res["acc5"], "val_loss": res["loss"]}
-        run.logger.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} "
-                        f"Loss={res['loss']:.4f}")
     run.logger.info(f"[Train] Epoch={epoch} Lr={optimizer.param_groups[0]['lr']:.4f} kd_loss={kd_loss:.4f} "
                     f"synthesis={syn_time:.1f}s kd={kd_time:.1f}s pool={len(getattr(synthesizer, 'pool', ()))}")
     state["wall_seconds"] = time.time() - wall_start
@@ -286,13 +274,7 @@ def finish_epoch(args, run, epoch, out, state, student, synthesizer, optimizer, 
                        synthesis_seconds=syn_time, kd_seconds=kd_time, wall_seconds=state["wall_seconds"], **scalars)
     if run.is_main:
         save_image(info["images"][:100].float(), os.path.join(args.save_dir, "synthetic.png"), nrow=10)
-        save_atomic(checkpoint(), last_path)
-        if is_best:
-            save_atomic({"state_dict": student.state_dict(), "best_acc1": state["best_acc1"],
-                         "epoch": epoch + 1, "arch": args.student, "dataset": args.dataset},
-                        os.path.join(args.save_dir, "best.pth"))
         write_summary(run.logger, args, state, run)
-    distributed.barrier()
 
 
 def resume(args, run, config, state, student, optimizer, scheduler, synthesizer):

@@ -11,6 +11,7 @@ from engine.checkpoint import load_weights
 from engine.datasets import IDX_FILES, IdxImageDataset, find_idx_folder, idx_path, read_idx
 from engine.errors import UserError
 from engine.guard import module_is_finite
+from engine.loaders import take_subset
 from engine.memdata import TensorImages
 from engine.transfer_datasets import SmallImageNet, cub200, small_imagenet_batches, stanford_cars, stanford_dogs
 from models import MODEL_DICT
@@ -81,7 +82,7 @@ IMAGENET_MODELS = {
 }
 
 
-def get_model(name, num_classes, in_channels=3, pretrained=False, **kwargs):
+def get_model(name, num_classes, in_channels=3, **kwargs):
     if name in IMAGENET_MODELS:
         if in_channels != 3:
             raise UserError(f"{name} takes 3-channel images, not {in_channels}: use it with an RGB dataset")
@@ -107,7 +108,22 @@ def load_teacher(model, name, path):
     return ckpt
 
 
+def teacher_and_student(args, num_classes, in_channels):
+    """The models of a KD run (--teacher with its weights from --teacher_ckpt, --student freshly initialised)."""
+    teacher = get_model(args.teacher, num_classes=num_classes, in_channels=in_channels)
+    student = get_model(args.student, num_classes=num_classes, in_channels=in_channels)
+    load_teacher(teacher, args.teacher, args.teacher_ckpt)
+    return teacher, student
+
+
+def test_split(args):
+    """The test split of --dataset (a fixed --val_subset of it when given): every entry script evaluates on it."""
+    _, _, val_dst = get_dataset(args.dataset, args.data_root, in_memory=args.in_memory)
+    return take_subset(val_dst, args.val_subset, "--val_subset")
+
+
 MNIST_RESIZE = T.Resize((32, 32))
+TO_TENSOR = T.ToTensor()
 
 
 def _fmnist_folder(data_root):
@@ -161,6 +177,9 @@ def _cifar_like_transforms(name, size, pad_to=None):
 def _torchvision(ctor, root, name, **kw):
     try:
         return ctor(root, download=True, **kw)
+    except ImportError as err:   # torchvision's SVHN reads MAT files with scipy
+        raise UserError(f"dataset '{name}' needs the Python package {err.name or 'scipy'}: pip install "
+                        f"{err.name or 'scipy'} (or pip install -r requirements.txt)") from None
     except Exception as err:
         raise UserError(f"dataset '{name}' is not under {root} and could not be downloaded "
                         f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
@@ -198,90 +217,103 @@ IN_MEMORY = {"fmnist": (4, True), "mnist": (0, False), "cifar10": (4, True), "ci
              "svhn": (0, False)}
 
 
-def get_dataset(name, data_root="data", return_transform=False, in_memory=False):
+def _fmnist(name, data_root):
+    folder = _fmnist_folder(data_root)
+    train_tf, val_tf = _cifar_like_transforms(name, 28, pad_to=32)
+    if folder is not None:
+        return (IdxImageDataset(folder, train=True, transform=train_tf),
+                IdxImageDataset(folder, train=False, transform=val_tf))
+    root = os.path.join(data_root, "torchdata")
+    return (_torchvision(datasets.FashionMNIST, root, name, train=True, transform=T.Compose([TO_TENSOR, train_tf])),
+            _torchvision(datasets.FashionMNIST, root, name, train=False, transform=T.Compose([TO_TENSOR, val_tf])))
+
+
+def _mnist(name, data_root):
+    root = os.path.join(data_root, "torchdata")
+    tf = T.Compose([MNIST_RESIZE, TO_TENSOR, T.Normalize(**NORMALIZE_DICT[name])])
+    return (_torchvision(datasets.MNIST, root, name, train=True, transform=tf),
+            _torchvision(datasets.MNIST, root, name, train=False, transform=tf))
+
+
+def _cifar(name, data_root):
+    root = os.path.join(data_root, "torchdata")
+    ctor = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+    train_tf, val_tf = _cifar_like_transforms(name, 32)
+    return (_torchvision(ctor, root, name, train=True, transform=T.Compose([TO_TENSOR, train_tf])),
+            _torchvision(ctor, root, name, train=False, transform=T.Compose([TO_TENSOR, val_tf])))
+
+
+def _svhn(name, data_root):
+    root = os.path.join(data_root, "torchdata")
+    tf = T.Compose([TO_TENSOR, T.Normalize(**NORMALIZE_DICT[name])])
+    return (_torchvision(datasets.SVHN, root, name, split="train", transform=tf),
+            _torchvision(datasets.SVHN, root, name, split="test", transform=tf))
+
+
+def _imagenet_transforms(name):
+    norm, size = T.Normalize(**NORMALIZE_DICT[name]), DATASET_INFO[name][2]
+    return (T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), TO_TENSOR, norm]),
+            T.Compose([T.Resize(size * 256 // 224), T.CenterCrop(size), TO_TENSOR, norm]))
+
+
+def _imagenet(name, data_root):
+    root = os.path.join(data_root, "ILSVRC2012")
+    train_tf, val_tf = _imagenet_transforms(name)
+    return _image_folder(root, "train", train_tf, name), _image_folder(root, "val", val_tf, name)
+
+
+def _downsampled_transforms(name):
+    """Images already size x size: pad-crop and flip for training."""
+    norm, size = T.Normalize(**NORMALIZE_DICT[name]), DATASET_INFO[name][2]
+    return (T.Compose([T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip(), TO_TENSOR, norm]),
+            T.Compose([TO_TENSOR, norm]))
+
+
+def _places(name, data_root):
+    full_size = DATASET_INFO[name][2] == 224   # full-size Places365: ImageNet-style crops
+    train_tf, val_tf = _imagenet_transforms(name) if full_size else _downsampled_transforms(name)
+    root = os.path.join(data_root, PLACES_FOLDERS[name])
+    # Upstream has no val split of Places365_64x64 (a transfer set only): None when there is none.
+    optional = name == "places365_64x64" and not os.path.isdir(os.path.join(root, "val"))
+    return (_image_folder(root, "train", train_tf, name),
+            None if optional else _image_folder(root, "val", val_tf, name))
+
+
+def _imagenet_32x32(name, data_root):
+    return _small_imagenet(data_root, name, *_downsampled_transforms(name))
+
+
+def _fine_grained(name, data_root):
+    folder, reader, val_split = FINE_GRAINED[name]
+    root = os.path.join(data_root, folder)
+    norm, size = T.Normalize(**NORMALIZE_DICT[name]), DATASET_INFO[name][2]
+    train_tf = T.Compose([T.Resize(size), T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip(),
+                          TO_TENSOR, norm])
+    val_tf = T.Compose([T.Resize(size), T.CenterCrop(size), TO_TENSOR, norm])
+    return reader(root, "train", train_tf), reader(root, val_split, val_tf)
+
+
+def _tiny_imagenet(name, data_root):
+    root = os.path.join(data_root, "tiny-imagenet-200")
+    norm = T.Normalize(**NORMALIZE_DICT[name])
+    train_tf = T.Compose([T.RandomCrop(64, padding=4), T.RandomHorizontalFlip(), TO_TENSOR, norm])
+    return _image_folder(root, "train", train_tf, name), _image_folder(root, "val", T.Compose([TO_TENSOR, norm]), name)
+
+
+# dataset name -> (name, data_root) -> (train split, test split) with their per-sample transforms
+DATASET_BUILDERS = {"fmnist": _fmnist, "mnist": _mnist, "cifar10": _cifar, "cifar100": _cifar, "svhn": _svhn,
+                    "imagenet": _imagenet, "imagenet_32x32": _imagenet_32x32, "tiny_imagenet": _tiny_imagenet,
+                    **{name: _places for name in PLACES_FOLDERS}, **{name: _fine_grained for name in FINE_GRAINED}}
+
+
+def get_dataset(name, data_root="data", in_memory=False):
     """Returns (num_classes, train_dst, val_dst) like the upstream registry. `in_memory`: the datasets of
     IN_MEMORY as TensorImages (the same images, labels and augmentation, served in batches); others unchanged."""
     name = canonical_dataset(name)
     data_root = os.path.expanduser(data_root)
-    num_classes = DATASET_INFO[name][0]
-    if in_memory and name in IN_MEMORY and not return_transform:
-        return (num_classes, *_tensor_images(name, data_root))
-    to_tensor = T.ToTensor()
-    if name == "fmnist":
-        folder = _fmnist_folder(data_root)
-        train_tf, val_tf = _cifar_like_transforms(name, 28, pad_to=32)
-        if folder is not None:
-            train_dst = IdxImageDataset(folder, train=True, transform=train_tf)
-            val_dst = IdxImageDataset(folder, train=False, transform=val_tf)
-        else:
-            root = os.path.join(data_root, "torchdata")
-            train_dst = _torchvision(datasets.FashionMNIST, root, name, train=True,
-                                     transform=T.Compose([to_tensor, train_tf]))
-            val_dst = _torchvision(datasets.FashionMNIST, root, name, train=False,
-                                   transform=T.Compose([to_tensor, val_tf]))
-    elif name == "mnist":
-        root = os.path.join(data_root, "torchdata")
-        tf = T.Compose([MNIST_RESIZE, to_tensor, T.Normalize(**NORMALIZE_DICT[name])])
-        train_tf = val_tf = tf
-        train_dst = _torchvision(datasets.MNIST, root, name, train=True, transform=tf)
-        val_dst = _torchvision(datasets.MNIST, root, name, train=False, transform=tf)
-    elif name in ("cifar10", "cifar100"):
-        root = os.path.join(data_root, "torchdata")
-        ctor = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
-        train_tf, val_tf = _cifar_like_transforms(name, 32)
-        train_tf, val_tf = T.Compose([to_tensor, train_tf]), T.Compose([to_tensor, val_tf])
-        train_dst = _torchvision(ctor, root, name, train=True, transform=train_tf)
-        val_dst = _torchvision(ctor, root, name, train=False, transform=val_tf)
-    elif name == "svhn":
-        root = os.path.join(data_root, "torchdata")
-        train_tf = val_tf = T.Compose([to_tensor, T.Normalize(**NORMALIZE_DICT[name])])
-        train_dst = _torchvision(datasets.SVHN, root, name, split="train", transform=train_tf)
-        val_dst = _torchvision(datasets.SVHN, root, name, split="test", transform=val_tf)
-    elif name == "imagenet":
-        root = os.path.join(data_root, "ILSVRC2012")
-        norm = T.Normalize(**NORMALIZE_DICT[name])
-        size = DATASET_INFO[name][2]
-        train_tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), to_tensor, norm])
-        val_tf = T.Compose([T.Resize(size * 256 // 224), T.CenterCrop(size), to_tensor, norm])
-        train_dst = _image_folder(root, "train", train_tf, name)
-        val_dst = _image_folder(root, "val", val_tf, name)
-    elif name in PLACES_FOLDERS or name == "imagenet_32x32":
-        norm = T.Normalize(**NORMALIZE_DICT[name])
-        size = DATASET_INFO[name][2]
-        if size == 224:   # full-size Places365: ImageNet-style crops
-            train_tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), to_tensor, norm])
-            val_tf = T.Compose([T.Resize(size * 256 // 224), T.CenterCrop(size), to_tensor, norm])
-        else:             # downsampled copies: images are already size x size
-            train_tf = T.Compose([T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip(), to_tensor, norm])
-            val_tf = T.Compose([to_tensor, norm])
-        if name == "imagenet_32x32":
-            train_dst, val_dst = _small_imagenet(data_root, name, train_tf, val_tf)
-        else:
-            root = os.path.join(data_root, PLACES_FOLDERS[name])
-            train_dst = _image_folder(root, "train", train_tf, name)
-            # Upstream has no val split of Places365_64x64 (a transfer set only): None when there is none.
-            optional = name == "places365_64x64" and not os.path.isdir(os.path.join(root, "val"))
-            val_dst = None if optional else _image_folder(root, "val", val_tf, name)
-    elif name in FINE_GRAINED:
-        folder, reader, val_split = FINE_GRAINED[name]
-        root = os.path.join(data_root, folder)
-        norm = T.Normalize(**NORMALIZE_DICT[name])
-        size = DATASET_INFO[name][2]
-        train_tf = T.Compose([T.Resize(size), T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip(),
-                              to_tensor, norm])
-        val_tf = T.Compose([T.Resize(size), T.CenterCrop(size), to_tensor, norm])
-        train_dst = reader(root, "train", train_tf)
-        val_dst = reader(root, val_split, val_tf)
-    else:  # tiny_imagenet
-        root = os.path.join(data_root, "tiny-imagenet-200")
-        norm = T.Normalize(**NORMALIZE_DICT[name])
-        train_tf = T.Compose([T.RandomCrop(64, padding=4), T.RandomHorizontalFlip(), to_tensor, norm])
-        val_tf = T.Compose([to_tensor, norm])
-        train_dst = _image_folder(root, "train", train_tf, name)
-        val_dst = _image_folder(root, "val", val_tf, name)
-    if return_transform:
-        return num_classes, train_dst, val_dst, train_tf, val_tf
-    return num_classes, train_dst, val_dst
+    if in_memory and name in IN_MEMORY:
+        return (DATASET_INFO[name][0], *_tensor_images(name, data_root))
+    return (DATASET_INFO[name][0], *DATASET_BUILDERS[name](name, data_root))
 
 
 

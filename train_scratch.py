@@ -6,21 +6,18 @@ import os
 import torch
 
 import registry
-from engine import distributed
-from engine.checkpoint import restore_training, save_atomic
 from engine.cli import add_runtime_args, check_positive, parse_args, resolve_resume, start_run, to_device
 from engine.device import describe_device, seed_everything
 from engine.errors import cli_entry
-from engine.guard import ensure_finite
 from engine.inference import compile_student_step
-from engine.preemption import GracefulStop, continue_from, stop_with_state
-from engine.runconfig import check_resume_config, run_config
 from engine.loaders import make_loader, take_subset
-from engine.train import evaluate, fast_optimizer_kwargs, make_scheduler, replan_cosine, train_epoch, wrap_ddp
+from engine.loop import EpochLoop, evaluate_only, resume_training
+from engine.runconfig import run_config
+from engine.train import fast_optimizer_kwargs, make_scheduler, train_epoch, wrap_ddp
 
 # The flags that define a training run: --resume refuses a checkpoint written with other values.
-RUN_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "lr_decay_milestones", "lr_decay_gamma", "wd",
-            "momentum", "train_subset", "seed", "fp16", "bf16")
+RUN_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "lr_decay_milestones", "lr_decay_gamma",
+            "weight_decay", "momentum", "train_subset", "seed", "fp16", "bf16")
 
 
 def build_parser():
@@ -33,7 +30,7 @@ def build_parser():
     p.add_argument("--lr_decay_milestones", default="", type=str,
                    help="comma-separated epochs for step decay, e.g. 120,150,180; empty: cosine annealing")
     p.add_argument("--lr_decay_gamma", default=0.1, type=float)
-    p.add_argument("--wd", "--weight_decay", dest="wd", default=5e-4, type=float)
+    p.add_argument("--wd", "--weight_decay", dest="weight_decay", default=5e-4, type=float)
     p.add_argument("--momentum", default=0.9, type=float)
     p.add_argument("--train_subset", default=0, type=int, metavar="N",
                    help="train on a fixed random N images of the train split (0: all; for CPU-sized schedules)")
@@ -41,104 +38,78 @@ def build_parser():
     return p
 
 
+def validate(args):
+    check_positive(args, "epochs", "batch_size", "lr")
+    check_positive(args, "workers", "weight_decay", "momentum", allow_zero=("workers", "weight_decay", "momentum"))
+    return args
+
+
 @cli_entry
 def main(argv=None):
-    args = parse_args(build_parser(), argv)
-    check_positive(args, "epochs", "batch_size", "lr")
-    check_positive(args, "workers", "wd", "momentum", allow_zero=("workers", "wd", "momentum"))
+    args = validate(parse_args(build_parser(), argv))
     best_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}.pth")
     last_path = os.path.join(args.save_dir, f"{args.dataset}_{args.model}-last.pth")
     resolve_resume(args, last_path)
     seed_everything(args.seed)   # before any model is built: initial weights depend on it
     num_classes, channels, size = registry.dataset_info(args.dataset)
     model = registry.get_model(args.model, num_classes=num_classes, in_channels=channels)
-    _, train_dst, val_dst = registry.get_dataset(args.dataset, args.data_root, in_memory=args.in_memory)
-    train_dst = take_subset(train_dst, args.train_subset, "--train_subset")
-    val_dst = take_subset(val_dst, args.val_subset, "--val_subset")
-
+    _, train_dst, _ = registry.get_dataset(args.dataset, args.data_root, in_memory=args.in_memory)
+    train_dst, val_dst = take_subset(train_dst, args.train_subset, "--train_subset"), registry.test_split(args)
     run = start_run(args, "train_scratch", last_path)
-    log = run.logger
     model = to_device(model, run, args.channels_last)
-    ddp_model = wrap_ddp(model, run.device)
-    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
-    example = torch.zeros((args.batch_size // run.world_size, channels, size, size),
-                          device=run.device).contiguous(memory_format=fmt)
-    train_model, compile_seconds = compile_student_step(ddp_model, example, args.compile)
-    if args.compile:
-        log.info(f"torch.compile of the model: {compile_seconds:.1f}s (counted in wall time)")
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.wd,
-                                **fast_optimizer_kwargs(run.device))
+    train_model, compile_seconds = compiled(args, run, model, (channels, size, size))
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+                                weight_decay=args.weight_decay, **fast_optimizer_kwargs(run.device))
     scheduler = make_scheduler(optimizer, args.epochs, args.lr_decay_milestones, args.lr_decay_gamma)
     val_loader = make_loader(val_dst, args.batch_size, False, args.workers, run.device)
-
-    start_epoch, best_acc1, wall_before, start = 0, 0.0, 0.0, None
-    if args.resume:
-        training = not args.evaluate_only
-        ckpt = restore_training(args.resume, run.device, model, optimizer if training else None,
-                                scheduler if training else None)
-        if training:
-            check_resume_config(ckpt.get("config"), run_config(args, RUN_KEYS), args.resume, args.resume_override)
-            replan_cosine(scheduler, args.epochs)
-        start_epoch, best_acc1 = ckpt.get("epoch", 0), ckpt.get("best_acc1", 0.0)
-        wall_before = ckpt.get("wall_seconds", 0.0)
-        start = continue_from(ckpt.get("mid_epoch"), run.rank, run.world_size, args.resume)
-        log.info(f"resumed from {args.resume} at epoch {start_epoch} (best acc@1 {best_acc1:.2f})")
-        log.resume_at(start_epoch)
-
+    ckpt = resume_training(args, run, model, optimizer, scheduler, run_config(args, RUN_KEYS), args.epochs) \
+        if args.resume else {}
     if args.evaluate_only:
-        res = evaluate(model, val_loader, run.device, run.precision)
-        log.info(f"[Eval] Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f}")
-        return res
+        return evaluate_only(model, val_loader, run)
+    start_epoch, wall_before = ckpt.get("epoch", 0), ckpt.get("wall_seconds", 0.0)
+    loop = EpochLoop(run, model, val_loader, args.epochs, last_path, best_path, args.seed,
+                     lambda **extra: checkpoint(args, run, loop, model, optimizer, scheduler, wall_before, extra),
+                     best_acc1=ckpt.get("best_acc1", 0.0), mid_epoch=ckpt.get("mid_epoch"), resume_path=args.resume)
 
-    def state(epoch, **extra):
-        return {"epoch": epoch, "arch": args.model, "dataset": args.dataset, "state_dict": model.state_dict(),
-                "best_acc1": best_acc1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "wall_seconds": wall_before + run.elapsed(), "config": run_config(args, RUN_KEYS), **extra}
+    def train_one(epoch, position, should_stop):
+        loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
+        return train_epoch(train_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}",
+                           should_stop=should_stop, start=position)
 
-    res, hint = None, f"continue with the same command and --resume auto (or --resume {last_path})"
-    with GracefulStop(run.device) as stop:
-        for epoch in range(start_epoch, args.epochs):
-            if args.seed is not None:
-                seed_everything(args.seed + epoch + 1009 * run.rank)   # ranks augment their shares differently
-            t0 = run.elapsed()
-            loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
-            train_res = train_epoch(train_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}",
-                                    should_stop=stop.requested, start=start)
-            start = None
-            stop_with_state(stop, train_res["stopped"], lambda mid: save_atomic(state(epoch, mid_epoch=mid), last_path),
-                            run.is_main, f"in epoch {epoch}", hint)
-            scheduler.step()
-            res = evaluate(model, val_loader, run.device, run.precision)
-            epoch_seconds = run.elapsed() - t0
-            ensure_finite(f"epoch {epoch}", last_path if os.path.isfile(last_path) else None,
-                          training_loss=train_res["loss"], model_weights=model, test_loss=res["loss"])
-            is_best = res["acc1"] > best_acc1
-            best_acc1 = max(best_acc1, res["acc1"])
-            log.info(f"[Eval] Epoch={epoch} Acc@1={res['acc1']:.2f} Acc@5={res['acc5']:.2f} Loss={res['loss']:.4f} "
-                     f"Lr={optimizer.param_groups[0]['lr']:.4f} train_loss={train_res['loss']:.4f} "
-                     f"({epoch_seconds:.1f}s)")
-            log.scalars(epoch, acc1=res["acc1"], acc5=res["acc5"], val_loss=res["loss"], train_loss=train_res["loss"],
-                        lr=optimizer.param_groups[0]["lr"], epoch_seconds=epoch_seconds,
-                        wall_seconds=wall_before + run.elapsed())
-            if run.is_main:
-                save_atomic(state(epoch + 1, acc1=res["acc1"]), last_path)
-                if is_best:
-                    save_atomic(state(epoch + 1, acc1=res["acc1"]), best_path)
-            distributed.barrier()
-            if epoch + 1 < args.epochs and stop.requested():
-                raise stop.preempted(f"after epoch {epoch}", hint)
+    def finish_one(epoch, out):
+        wall = wall_before + run.elapsed()
+        res = loop.finish_training_epoch(epoch, scheduler, optimizer, "train_loss", out["loss"], wall)
+        if run.is_main:
+            run.logger.summary(
+                method="scratch", model=args.model, dataset=args.dataset, best_acc1=loop.best_acc1,
+                last_acc1=res["acc1"], epochs_done=epoch + 1, epochs=args.epochs, batch_size=args.batch_size,
+                train_steps=math.ceil(len(train_dst) / args.batch_size) * (epoch + 1), wall_seconds=wall,
+                train_subset=args.train_subset, val_subset=args.val_subset, compile_seconds=compile_seconds,
+                seconds_per_epoch=run.elapsed() / (epoch + 1 - start_epoch), device=describe_device(run.device),
+                checkpoint=best_path)
 
-    wall = wall_before + run.elapsed()
-    log.summary(method="scratch", model=args.model, dataset=args.dataset, best_acc1=best_acc1,
-                train_steps=math.ceil(len(train_dst) / args.batch_size) * args.epochs, batch_size=args.batch_size,
-                train_subset=args.train_subset, val_subset=args.val_subset,
-                last_acc1=res["acc1"] if res else None, epochs=args.epochs, wall_seconds=wall,
-                seconds_per_epoch=wall / max(args.epochs - start_epoch, 1) if res else None,
-                compile_seconds=compile_seconds, device=describe_device(run.device), checkpoint=best_path)
-    log.info(f"best acc@1 {best_acc1:.2f}; weights in {best_path}; {wall:.0f}s")
-    log.close()
-    distributed.cleanup()
-    return {"best_acc1": best_acc1, "last": res}
+    loop.run_epochs(start_epoch, train_one, finish_one)
+    run.logger.info(f"best acc@1 {loop.best_acc1:.2f}; weights in {best_path}; {wall_before + run.elapsed():.0f}s")
+    loop.close()
+    return {"best_acc1": loop.best_acc1, "last": loop.last}
+
+
+def compiled(args, run, model, img_shape):
+    """The model of the training steps: DDP-wrapped under torchrun, compiled with --compile."""
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    example = torch.zeros((args.batch_size // run.world_size, *img_shape), device=run.device)
+    train_model, seconds = compile_student_step(wrap_ddp(model, run.device), example.contiguous(memory_format=fmt),
+                                                args.compile)
+    if args.compile:
+        run.logger.info(f"torch.compile of the model: {seconds:.1f}s (counted in wall time)")
+    return train_model, seconds
+
+
+def checkpoint(args, run, loop, model, optimizer, scheduler, wall_before, extra):
+    return {"epoch": loop.epoch, "arch": args.model, "dataset": args.dataset,
+            "state_dict": model.state_dict(), "best_acc1": loop.best_acc1, "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "wall_seconds": wall_before + run.elapsed(),
+            "config": run_config(args, RUN_KEYS), **extra}
 
 
 if __name__ == "__main__":

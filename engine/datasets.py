@@ -1,10 +1,12 @@
-"""Dataset readers that need no network: idx files (MNIST format) held as uint8 tensors."""
+"""Dataset readers that need no network: idx files (MNIST format) held as uint8 tensors, and folders of images."""
 import gzip
 import os
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
+from torchvision.transforms.functional import pil_to_tensor
 
 from .errors import UserError
 
@@ -69,3 +71,14 @@ class IdxImageDataset(Dataset):
         if self.transform is not None:
             img = self.transform(img)
         return img, int(self.targets[i])
+
+
+def load_image_folder(path, img_shape):
+    """Every .png/.jpg under `path`, resized to img_shape (C, H, W), as a float tensor in [0, 1]."""
+    files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names
+                   if f.lower().endswith((".png", ".jpg", ".jpeg")))
+    if not files:
+        raise UserError(f"--cmi_init {path}: no .png/.jpg images found there")
+    mode = "L" if img_shape[0] == 1 else "RGB"
+    images = [pil_to_tensor(Image.open(f).convert(mode).resize((img_shape[2], img_shape[1]))) for f in files]
+    return torch.stack(images).float().div_(255)

@@ -78,23 +78,15 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
+def epoch_seed(seed, epoch, rank=0):
+    """The one seed of an epoch on a rank (every entry script and loader): ranks draw different samples, and a rerun
+    of an epoch draws what it drew the first time."""
+    return seed + 1009 * epoch + rank
+
+
 def seed_worker(worker_id):
     """DataLoader worker_init_fn: derive numpy/python seeds from the torch seed of the worker."""
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed)
     random.seed(seed)
 
-
-def rng_state():
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state):
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])

@@ -41,10 +41,6 @@ def world_size():
     return dist.get_world_size() if is_distributed() else 1
 
 
-def is_main():
-    return rank() == 0
-
-
 def barrier():
     if is_distributed():
         dist.barrier()
@@ -103,10 +99,6 @@ def share_of(total):
     return total // n + (1 if r < total % n else 0)
 
 
-def unwrap(model):
-    return model.module if hasattr(model, "module") else model
-
-
 def cleanup():
     if is_distributed():
         dist.destroy_process_group()
@@ -116,7 +108,6 @@ def any_rank(flag, device):
     """True on every rank when `flag` is true on any rank (a stop must be taken by all ranks at the same step)."""
     if not is_distributed():
         return bool(flag)
-    import torch.distributed as dist
     t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
@@ -126,7 +117,21 @@ def gather_objects(obj):
     """Every rank's `obj`, as a list in rank order, on every rank."""
     if not is_distributed():
         return [obj]
-    import torch.distributed as dist
     out = [None] * world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def all_gather_cat(x):
+    """Every rank's batch `x` concatenated in rank order, on every rank (batch sizes may differ)."""
+    if not is_distributed():
+        return x
+    n = torch.tensor([len(x)], device=x.device)
+    sizes = [torch.zeros_like(n) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, n)
+    biggest = int(max(s.item() for s in sizes))
+    padded = torch.zeros((biggest,) + x.shape[1:], dtype=x.dtype, device=x.device)
+    padded[:len(x)] = x
+    parts = [torch.zeros_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
+    return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)])

@@ -4,7 +4,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from . import distributed
-from .device import seed_worker
+from .device import epoch_seed, seed_worker
 from .errors import UserError
 from .memdata import TensorImages, TensorLoader
 
@@ -21,7 +21,7 @@ def make_loader(dataset, batch_size, train, workers, device, seed=None, epoch=0)
         return TensorLoader(dataset, per_rank, train, device, seed, epoch)
     generator = torch.Generator()
     # The rank only varies worker augmentation streams; the sampler's shuffle is shared by all ranks.
-    generator.manual_seed((seed if seed is not None else torch.initial_seed()) + epoch + 1009 * distributed.rank())
+    generator.manual_seed(epoch_seed(seed if seed is not None else torch.initial_seed(), epoch, distributed.rank()))
     sampler = None
     if train and distributed.is_distributed():
         sampler = DistributedSampler(dataset, shuffle=True, seed=seed or 0)

@@ -8,6 +8,7 @@ import torch
 
 from . import distributed
 from .augment import Normalizer, random_crop_flip
+from .device import epoch_seed
 
 
 @dataclass
@@ -48,7 +49,7 @@ class TensorLoader:
         self.world, self.rank = (distributed.world_size(), distributed.rank()) if train else (1, 0)
         # unseeded: random per run, but one order for all ranks (their seeds differ), as DistributedSampler's
         base = seed if seed is not None else (0 if self.world > 1 else torch.initial_seed())
-        self.order_seed = base + epoch
+        self.order_seed = epoch_seed(base, epoch)
 
     def _indices(self):
         n = len(self.targets)

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import distributed
+from .errors import UserError
 from .preemption import rng_state, skip_then_restore
 
 
@@ -144,6 +145,5 @@ def make_scheduler(optimizer, epochs, milestones="", gamma=0.1):
     try:
         steps = [int(m) for m in milestones.split(",") if m.strip()]
     except ValueError:
-        from .errors import UserError
         raise UserError(f"--lr_decay_milestones must be comma-separated integers, got '{milestones}'") from None
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, steps, gamma=gamma)

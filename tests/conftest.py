@@ -17,7 +17,7 @@ def tiny_data(monkeypatch):
     """Replace the registry's datasets with generated 1x32x32, 4-class data reported as 'fmnist' (10 classes)."""
     train, val = make_blobs(1024, seed=0), make_blobs(128, seed=1)
 
-    def fake_get_dataset(name, data_root="data", return_transform=False, in_memory=False):
+    def fake_get_dataset(name, data_root="data", in_memory=False):
         return 10, train, val
 
     monkeypatch.setattr(registry, "get_dataset", fake_get_dataset)

@@ -22,7 +22,7 @@ FAST_META = ["--g_steps", "2", "--lr_g", "5e-3", "--lr_z", "0.015", "--bn", "10"
 def test_fast_meta_learns_from_a_real_teacher_and_beats_noise(tmp_path, monkeypatch):
     real_get_dataset = registry.get_dataset
 
-    def fewer_training_images(name, data_root="data", return_transform=False, in_memory=False):
+    def fewer_training_images(name, data_root="data", in_memory=False):
         num_classes, train, val = real_get_dataset(name, data_root, in_memory=in_memory)
         return num_classes, first_images(train, 20000), val   # the test split stays whole
 

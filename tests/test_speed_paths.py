@@ -220,6 +220,12 @@ def batches(n, size, seed, shape=(3, 8, 8)):
     return [torch.rand((size, *shape), generator=g) for _ in range(n)]
 
 
+def checkpoint(pool):
+    """What a checkpoint of the pool holds: its new images persisted to the store first."""
+    pool.persist()
+    return pool.state_dict()
+
+
 @pytest.mark.parametrize("max_size", [0, 20])
 def test_pool_resumes_from_its_store_exactly(tmp_path, max_size):
     store = ChunkStore(str(tmp_path / "pool"))
@@ -229,7 +235,7 @@ def test_pool_resumes_from_its_store_exactly(tmp_path, max_size):
     for i, batch in enumerate(batches(6, 8, seed=0)):
         pool.add(batch)
         pool.sample(5)
-        states.append((pool.state_dict(), pool.tensor().clone(), pool.order.clone(), pool.cursor))
+        states.append((checkpoint(pool), pool.tensor().clone(), pool.order.clone(), pool.cursor))
     assert "images" not in states[-1][0]
     for state, images, order, cursor in states[::-1][:2]:   # the newest checkpoint, then the one before it
         resumed = ImagePool(CPU, max_size=max_size)
@@ -241,7 +247,8 @@ def test_pool_resumes_from_its_store_exactly(tmp_path, max_size):
         a = resumed.sample(7)
         torch.manual_seed(1)
         pool_copy = ImagePool(CPU, max_size=max_size)
-        pool_copy.load_state_dict({"images": images, "next": state["next"], "order": order, "cursor": cursor})
+        pool_copy.load_state_dict({"images": images, "next": state["next"], "order_seed": state["order_seed"],
+                                   "cursor": cursor})
         assert torch.equal(a, pool_copy.sample(7))
     if max_size:   # chunks no checkpoint needs any more are gone
         assert len(os.listdir(tmp_path / "pool")) < 6
@@ -252,19 +259,19 @@ def test_pool_ignores_images_written_after_its_checkpoint(tmp_path):
     pool.attach_store(ChunkStore(str(tmp_path / "pool")))
     first, second = batches(2, 8, seed=0)
     pool.add(first)
-    state = pool.state_dict()
+    state = checkpoint(pool)
     pool.add(second)
-    pool.state_dict()   # its checkpoint never got written (a crash)
+    checkpoint(pool)   # its checkpoint never got written (a crash)
     resumed = ImagePool(CPU)
     resumed.attach_store(ChunkStore(str(tmp_path / "pool")))
     resumed.load_state_dict(state)
     assert len(resumed) == 8 and len(os.listdir(tmp_path / "pool")) == 2   # the orphan is not read
     resumed.add(batches(1, 4, seed=5)[0])
-    resumed.state_dict()
+    checkpoint(resumed)
     assert sorted(os.listdir(tmp_path / "pool")) == ["chunk-000000000000.pt", "chunk-000000000008.pt"]
     again = ImagePool(CPU)
     again.attach_store(ChunkStore(str(tmp_path / "pool")))
-    again.load_state_dict(resumed.state_dict())
+    again.load_state_dict(checkpoint(resumed))
     assert torch.equal(again.tensor(), resumed.tensor()) and len(again) == 12
 
 
@@ -272,7 +279,7 @@ def test_pool_missing_its_store_files_says_so_in_one_line(tmp_path):
     pool = ImagePool(CPU)
     pool.attach_store(ChunkStore(str(tmp_path / "pool")))
     pool.add(batches(1, 8, seed=0)[0])
-    state = pool.state_dict()
+    state = checkpoint(pool)
     resumed = ImagePool(CPU)
     resumed.attach_store(ChunkStore(str(tmp_path / "elsewhere")))
     with pytest.raises(registry.UserError, match="lacks rows 0..7 that the checkpoint needs"):
@@ -285,7 +292,7 @@ def test_a_checkpoint_of_a_50k_pool_writes_under_a_tenth_of_the_pools_bytes(tmp_
     pool = ImagePool(CPU)
     pool.attach_store(ChunkStore(str(tmp_path / "pool")))
     pool.add(torch.rand(50000 - 256, 3, 32, 32))
-    save_atomic({"pool": pool.state_dict()}, str(tmp_path / "last.pth"))
+    save_atomic({"pool": checkpoint(pool)}, str(tmp_path / "last.pth"))
     pool_bytes = pool.tensor().numel()
 
     def written():
@@ -294,7 +301,7 @@ def test_a_checkpoint_of_a_50k_pool_writes_under_a_tenth_of_the_pools_bytes(tmp_
     before = written()
     pool.add(torch.rand(256, 3, 32, 32))
     pool.sample(256)
-    save_atomic({"pool": pool.state_dict()}, str(tmp_path / "last.pth"))
+    save_atomic({"pool": checkpoint(pool)}, str(tmp_path / "last.pth"))
     grown = written() - before + os.path.getsize(tmp_path / "last.pth")   # new chunk + the whole new last.pth
     assert len(pool) == 50000 and grown < 0.1 * pool_bytes, (grown, pool_bytes)
 
@@ -308,13 +315,24 @@ def test_a_pool_resumed_into_another_folder_rewrites_it_without_reading_its_old_
     pool.attach_store(ChunkStore(str(tmp_path / "old" / "pool")))
     for batch in batches(4, 8, seed=3):
         pool.add(batch)
-    state = pool.state_dict()
+    state = checkpoint(pool)
     moved = ImagePool(CPU, max_size=20)
     moved.attach_store(ChunkStore(str(tmp_path / "old" / "pool")))
     moved.load_state_dict(state)
     moved.attach_store(ChunkStore(str(tmp_path / "new" / "pool")), rewrite=True)
-    new_state = moved.state_dict()
+    new_state = checkpoint(moved)
     again = ImagePool(CPU, max_size=20)
     again.attach_store(ChunkStore(str(tmp_path / "new" / "pool")))
     again.load_state_dict(new_state)
     assert torch.equal(again.tensor(), pool.tensor()) and not (again.tensor() == 7).all(dim=(1, 2, 3)).any()
+
+
+def test_a_pool_writes_its_store_only_when_told_to_persist(tmp_path):
+    pool = ImagePool(CPU)
+    pool.attach_store(ChunkStore(str(tmp_path / "pool")))
+    pool.add(batches(1, 8, seed=0)[0])
+    with pytest.raises(RuntimeError, match="persist"):
+        pool.state_dict()   # counts of images that are nowhere on disk would be a checkpoint that cannot resume
+    assert not os.path.isdir(tmp_path / "pool") or not os.listdir(tmp_path / "pool")
+    pool.persist()
+    assert pool.state_dict()["stored"] == 8 and len(os.listdir(tmp_path / "pool")) == 1

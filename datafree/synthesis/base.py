@@ -5,11 +5,12 @@ import inspect
 import torch
 
 from engine import distributed
+from engine.datasets import load_image_folder
 
 from .augment import Augment
 from .hooks import BNStatistics
 from .losses import adversarial_loss, one_hot_loss
-from .pool import ImagePool, load_image_folder
+from .pool import ImagePool
 
 
 class Synthesizer:
@@ -75,6 +76,9 @@ class Synthesizer:
 
     def sample(self):
         raise NotImplementedError
+
+    def persist(self):
+        """Write what lives outside the checkpoint (the pool's new images); called before `state_dict()`."""
 
     def state_dict(self):
         return {"epoch": self.epoch}
@@ -150,6 +154,9 @@ class InversionSynthesizer(Synthesizer):
 
     def sample(self):
         return self.augment(self.pool.sample(self.sample_batch_size))
+
+    def persist(self):
+        self.pool.persist()
 
     def state_dict(self):
         return {**super().state_dict(), "pool": self.pool.state_dict(), "bn_stats": self.bn_stats.state_dict()}

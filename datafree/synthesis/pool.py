@@ -11,8 +11,8 @@ class ImagePool:
     With `max_size` > 0 only the newest `max_size` images are kept (a ring buffer): ImageNet-sized runs would
     otherwise hold every image ever synthesized.
 
-    With a store attached (`attach_store`), `state_dict()` appends the images added since the previous call to the
-    store and holds only counts and the sampling order; without one it holds every image."""
+    With a store attached (`attach_store`), `persist()` appends the images added since its previous call to the
+    store and `state_dict()` holds only counts and the sampling order; without one it holds every image."""
 
     def __init__(self, device, capacity=1024, max_size=0, storage_device=None):
         self.device = device
@@ -31,7 +31,7 @@ class ImagePool:
 
     def attach_store(self, store, rewrite=False):
         """Persist into `store` from now on; `rewrite`: it holds nothing of this pool yet (a run resumed from a
-        checkpoint in another folder), so the next state_dict() writes every image held."""
+        checkpoint in another folder), so the next persist() writes every image held."""
         self.store = store
         if rewrite:
             self.persisted = 0
@@ -41,9 +41,7 @@ class ImagePool:
 
     def add(self, x):
         """Append a batch of images in [0, 1]. In distributed runs every rank receives every rank's batch."""
-        x = x.detach()
-        if distributed.is_distributed():
-            x = _all_gather_cat(x)
+        x = distributed.all_gather_cat(x.detach())
         q = x.clamp(0, 1).mul(255).round().to(torch.uint8).to(self.storage)
         self.order = None
         self.added += len(q)
@@ -95,11 +93,11 @@ class ImagePool:
         seq = torch.arange(start, stop, device=self.storage)
         return (seq + self.next - self.added) % self.max_size if self.max_size else seq
 
-    def state_dict(self):
-        state = {"next": self.next, "order_seed": None if self.order is None else self.order_seed,
-                 "cursor": self.cursor}
+    def persist(self):
+        """Append the images added since the previous call to the attached store (and drop the chunks no
+        checkpoint needs any more); call it before `state_dict()` whenever a store is attached."""
         if self.store is None:
-            return {**state, "images": self.tensor().cpu().clone()}   # a view would save the spare capacity too
+            return
         first = max(self.persisted, self.added - self.size)
         if self.persisted == 0:   # a new store: chunks there (a run that never checkpointed, or another run's) go
             self.store.drop_from(0)
@@ -108,12 +106,20 @@ class ImagePool:
         # the checkpoint on disk still needs the images from (previous count - size) on; older ones are unused
         self.store.prune_before(self.persisted - self.size if self.max_size else 0)
         self.persisted = self.added
+
+    def state_dict(self):
+        """Counts and sampling order; the images themselves too when no store is attached."""
+        state = {"next": self.next, "order_seed": None if self.order is None else self.order_seed,
+                 "cursor": self.cursor}
+        if self.store is None:
+            return {**state, "images": self.tensor().cpu().clone()}   # a view would save the spare capacity too
+        if self.persisted != self.added:
+            raise RuntimeError("ImagePool.state_dict(): persist() the images added since the last call first")
         return {**state, "stored": self.added, "size": self.size}
 
     def load_state_dict(self, state):
-        self.images, self.next = None, state.get("next", 0)
-        self.order_seed, self.cursor = state.get("order_seed"), state.get("cursor", 0)
-        order = state.get("order")   # checkpoints written before the seed: the permutation itself
+        self.images, self.next = None, state["next"]
+        self.order_seed, self.cursor = state["order_seed"], state["cursor"]
         if "stored" in state:
             if self.store is None:
                 raise RuntimeError("this pool state lives in a store: attach_store() before load_state_dict()")
@@ -129,39 +135,5 @@ class ImagePool:
         if self.size:
             self.images = self._empty(max(self.size, self.max_size), images)
             self.images[slots] = images.to(self.storage)
-        if self.order_seed is not None:
-            self.order = self._permutation(self.order_seed)
-        else:
-            self.order = None if order is None else order.to(self.storage, torch.int64)
+        self.order = None if self.order_seed is None else self._permutation(self.order_seed)
 
-
-def _all_gather_cat(x):
-    """Gather variable-size batches from all ranks (sizes may differ by one)."""
-    import torch.distributed as dist
-    n = torch.tensor([len(x)], device=x.device)
-    sizes = [torch.zeros_like(n) for _ in range(dist.get_world_size())]
-    dist.all_gather(sizes, n)
-    biggest = int(max(s.item() for s in sizes))
-    padded = torch.zeros((biggest,) + x.shape[1:], dtype=x.dtype, device=x.device)
-    padded[:len(x)] = x
-    parts = [torch.zeros_like(padded) for _ in sizes]
-    dist.all_gather(parts, padded)
-    return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)])
-
-
-def load_image_folder(path, img_shape):
-    """Every .png/.jpg under `path`, resized to img_shape (C, H, W), as a float tensor in [0, 1]."""
-    import os
-
-    from PIL import Image
-    from torchvision.transforms.functional import pil_to_tensor
-
-    from engine.errors import UserError
-
-    files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names
-                   if f.lower().endswith((".png", ".jpg", ".jpeg")))
-    if not files:
-        raise UserError(f"--cmi_init {path}: no .png/.jpg images found there")
-    mode = "L" if img_shape[0] == 1 else "RGB"
-    images = [pil_to_tensor(Image.open(f).convert(mode).resize((img_shape[2], img_shape[1]))) for f in files]
-    return torch.stack(images).float().div_(255)
