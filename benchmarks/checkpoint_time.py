@@ -5,25 +5,23 @@ sizes 5k, 50k and 500k generated 3x32x32 images, old vs new:
     new   the pool in append-only chunk files: the checkpoint writes the images added since the previous one
           (one synthesis batch here) and a small last.pth
 
-    python benchmarks/checkpoint_time.py          # sizes 5000,50000,500000; batch 256; median of 3 checkpoints
+    python -m benchmarks.checkpoint_time          # sizes 5000,50000,500000; batch 256; median of 3 checkpoints
 """
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import registry  # noqa: E402
-from benchmarks.common import print_table, write_results  # noqa: E402
-from datafree.synthesis import FastMetaSynthesizer, Generator  # noqa: E402
-from datafree.synthesis.augment import Normalizer  # noqa: E402
-from engine.checkpoint import save_atomic  # noqa: E402
-from engine.chunkstore import ChunkStore  # noqa: E402
+import registry
+from benchmarks.common import print_table, write_results
+from datafree.synthesis import FastMetaSynthesizer, Generator
+from datafree.synthesis.augment import Normalizer
+from engine.checkpoint import save_atomic
+from engine.chunkstore import ChunkStore
 
 
 def folder_bytes(folder):

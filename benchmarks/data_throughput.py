@@ -6,11 +6,9 @@
 on real Fashion-MNIST and on a CIFAR-shaped dataset (50,000 generated 3x32x32 uint8 images, read as torchvision's
 CIFAR10 reads them). The pipeline's share is its time per batch over (pipeline + model step) per batch.
 
-    python benchmarks/data_throughput.py                 # batch 128, 60 batches per measurement, model wrn16_1
+    python -m benchmarks.data_throughput                 # batch 128, 60 batches per measurement, model wrn16_1
 """
 import argparse
-import os
-import sys
 import time
 
 import torch
@@ -18,14 +16,13 @@ import torchvision.transforms as T
 from PIL import Image
 from torch.utils.data import Dataset
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import registry  # noqa: E402
-from benchmarks.common import print_table, write_results  # noqa: E402
-from engine.device import Precision  # noqa: E402
-from engine.loaders import make_loader  # noqa: E402
-from engine.memdata import TensorImages  # noqa: E402
-from engine.train import fast_optimizer_kwargs  # noqa: E402
+import registry
+from benchmarks.common import print_table, write_results
+from engine.device import Precision
+from engine.loaders import make_loader
+from engine.memdata import TensorImages
+from engine.train import fast_optimizer_kwargs
 
 
 class CifarShaped(Dataset):

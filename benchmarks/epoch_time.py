@@ -6,26 +6,24 @@ next to the floor (the same KD steps on one batch already in memory), for each c
               --fp16/--bf16/--channels_last given here
     compiled  new + torch.compile of the frozen teacher and the student (compile seconds reported apart)
 
-    python benchmarks/epoch_time.py --channels_last --paths old,new,compiled     # CPU: batch 256, 400 KD steps
-    python benchmarks/epoch_time.py --kd_steps 100                               # quicker look
+    python -m benchmarks.epoch_time --channels_last --paths old,new,compiled     # CPU: batch 256, 400 KD steps
+    python -m benchmarks.epoch_time --kd_steps 100                               # quicker look
 """
 import argparse
-import os
 import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import registry  # noqa: E402
-from benchmarks.common import print_table, write_results  # noqa: E402
-from datafree.distill import distill_epoch  # noqa: E402
-from datafree.synthesis import FastMetaSynthesizer, Generator  # noqa: E402
-from datafree.synthesis.augment import Normalizer  # noqa: E402
-from engine.device import Precision  # noqa: E402
-from engine.inference import FrozenTeacher, compile_student_step  # noqa: E402
-from engine.train import fast_optimizer_kwargs, kd_step  # noqa: E402
+import registry
+from benchmarks.common import print_table, write_results
+from datafree.distill import distill_epoch
+from datafree.synthesis import FastMetaSynthesizer, Generator
+from datafree.synthesis.augment import Normalizer
+from engine.device import Precision
+from engine.inference import FrozenTeacher, compile_student_step
+from engine.train import fast_optimizer_kwargs, kd_step
 
 PATHS = ("old", "new", "compiled")
 EPOCHS_PER_RUN = 220   # the CIFAR schedule: compile time is paid once per run

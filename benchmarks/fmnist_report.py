@@ -1,8 +1,8 @@
 """Tables and plots of a benchmarks/reproduce_fmnist.sh run: RUN_DIR/PAIR/ROW/summary.json (and metrics.csv) ->
 OUT.md, OUT.json, OUT.png (final top-1 against synthesis time) and OUT_curves.png (top-1 against wall clock).
 
-    python benchmarks/fmnist_report.py run/reproduce_fmnist_cpu --schedule cpu --seeds 3 --out results/fmnist_table
-    python benchmarks/fmnist_report.py --from_json results/fmnist_table.json   # rewrite the .md and .png from the JSON
+    python -m benchmarks.fmnist_report run/reproduce_fmnist_cpu --schedule cpu --seeds 3 --out results/fmnist_table
+    python -m benchmarks.fmnist_report --from_json results/fmnist_table.json   # rewrite the .md and .png from the JSON
 
 Speed-ups, within a teacher/student pair: "speed-up vs DeepInv" is DeepInversion's synthesis seconds over the row's
 (whole runs); the budget table's two are the paper's measure, the seconds DeepInversion takes to reach its best
@@ -23,11 +23,10 @@ import sys
 import textwrap
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import commit, machine  # noqa: E402
-from benchmarks.curves import last_quarter_gain, pair_panels, plot_curves, read_curve, time_to, value_at  # noqa: E402
-from benchmarks.summarize import fmt  # noqa: E402
+from benchmarks.common import commit, machine
+from benchmarks.curves import last_quarter_gain, pair_panels, plot_curves, read_curve, time_to, value_at
+from benchmarks.summarize import fmt
 
 ROW_LABELS = {
     "scratch": "Scratch (real data)", "vanilla_kd": "KD (real data)", "deepinv": "DeepInv", "cmi": "CMI",

@@ -61,9 +61,9 @@ step_ddp() {
 
 step_epoch_time() {
     # each run: old (fp32 eager, the previous default), new (frozen teacher + the flags), compiled (new + compile)
-    run "$PY" benchmarks/epoch_time.py --paths old,new --name gpu/epoch_time_fp32 &&
-    run "$PY" benchmarks/epoch_time.py --paths old,new,compiled --fp16 --channels_last --name gpu/epoch_time_fp16_cl &&
-    run "$PY" benchmarks/epoch_time.py --paths old,new,compiled --fp16 --bf16 --channels_last --name gpu/epoch_time_bf16_cl
+    run "$PY" -m benchmarks.epoch_time --paths old,new --name gpu/epoch_time_fp32 &&
+    run "$PY" -m benchmarks.epoch_time --paths old,new,compiled --fp16 --channels_last --name gpu/epoch_time_fp16_cl &&
+    run "$PY" -m benchmarks.epoch_time --paths old,new,compiled --fp16 --bf16 --channels_last --name gpu/epoch_time_bf16_cl
 }
 
 step_real_run() {   # the CPU table's budget and settings (scripts/fmnist_methods.sh; cmi at 20 steps per batch)
@@ -85,7 +85,7 @@ finished() { [ -f "$OUT/$1.json" ] && grep -q '"status": "ok"' "$OUT/$1.json"; }
 
 record() {   # record STEP STATUS SECONDS
     [ -n "$DRY" ] && return 0
-    "$PY" benchmarks/gpu_summary.py --step "$1" --status "$2" --seconds "$3" --out "$OUT"
+    "$PY" -m benchmarks.gpu_summary --step "$1" --status "$2" --seconds "$3" --out "$OUT"
 }
 
 failed=""

@@ -1,20 +1,18 @@
 """Records one step of benchmarks/gpu_suite.sh (OUT/STEP.json) and rewrites OUT/SUMMARY.md from every step and
 epoch-time result found in OUT.
 
-    python benchmarks/gpu_summary.py --step ddp --status ok --seconds 312 --out results/gpu
+    python -m benchmarks.gpu_summary --step ddp --status ok --seconds 312 --out results/gpu
 """
 import argparse
 import glob
 import json
 import os
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import commit, machine  # noqa: E402
+from benchmarks.common import commit, machine
 
 STEPS = ("tests", "ddp", "epoch_time", "real_run", "reproduce")
 

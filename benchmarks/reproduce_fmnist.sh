@@ -154,7 +154,7 @@ done
 # The report goes into the run folder; results/ (REPORT) gets it only when every validity check passes, so a
 # partial protocol never overwrites the published table.
 if [ -z "${DRY_RUN:-}" ]; then
-    if "${PY[0]/torchrun/python}" benchmarks/fmnist_report.py "$OUT" --schedule "$SCHEDULE" --seeds "$SEEDS" \
+    if "${PY[0]/torchrun/python}" -m benchmarks.fmnist_report "$OUT" --schedule "$SCHEDULE" --seeds "$SEEDS" \
         --expect_pairs "$ONLY" --expect_rows "$ALL_ROWS" --out "$OUT/fmnist_table"; then
         report=${REPORT:-results/fmnist_table}
         for ext in .md .json .png _curves.png; do   # no curves without per-epoch logs: no stale plot either

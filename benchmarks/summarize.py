@@ -1,15 +1,13 @@
 """Collect summary.json files of runs into a markdown table and a JSON file under results/.
 
-    python benchmarks/summarize.py run/fmnist_methods/*/summary.json --out results/fmnist_methods --baseline deepinv
+    python -m benchmarks.summarize run/fmnist_methods/*/summary.json --out results/fmnist_methods --baseline deepinv
 """
 import argparse
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import commit  # noqa: E402
+from benchmarks.common import commit
 
 COLUMNS = ["method", "teacher", "student", "teacher_acc1", "best_acc1", "last_acc1", "synthesis_seconds",
            "wall_seconds", "speedup", "kd_steps_total", "device"]

@@ -55,5 +55,5 @@ for name in fast_meta fast deepinv cmi dafl zskt dfq dfad noise; do
     set_flag_words cmd "${FLAGS:-}"
     run_cmd "${cmd[@]}"
 done
-run_cmd "${PY[@]}" benchmarks/summarize.py "$OUT"/*/summary.json --out "${SUMMARY_OUT:-results/fmnist_methods}" \
+run_cmd "${PY[@]}" -m benchmarks.summarize "$OUT"/*/summary.json --out "${SUMMARY_OUT:-results/fmnist_methods}" \
     --baseline deepinv

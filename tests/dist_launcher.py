@@ -2,22 +2,20 @@
 
     torchrun --standalone --nproc_per_node 2 tests/dist_launcher.py DUMP_DIR {datafree_kd|train_scratch} FLAGS...
 
-Rank r writes DUMP_DIR/rank{r}.pt: {"model": {name: tensor}} (and "generator" for datafree_kd)."""
+Rank r writes DUMP_DIR/rank{r}.pt: {"model": {name: tensor}} (and "generator" for datafree_kd). The project
+root must be on PYTHONPATH (tests/test_distributed.py sets it); this folder is the script's own."""
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.dirname(HERE), HERE]
+import torch
 
-import torch  # noqa: E402
-
-import datafree_kd  # noqa: E402
-import registry  # noqa: E402
-import train_scratch  # noqa: E402
-from helpers import make_blobs  # noqa: E402
+import datafree_kd
+import registry
+import train_scratch
+from helpers import make_blobs
 
 
-def fake_get_dataset(name, data_root="data", return_transform=False, in_memory=False):
+def fake_get_dataset(name, data_root="data", in_memory=False):
     """Generated 1x32x32 data reported as 'fmnist', like the tiny_data fixture."""
     return 10, make_blobs(256, seed=0), make_blobs(64, seed=1)
 

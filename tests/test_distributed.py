@@ -19,7 +19,7 @@ def torchrun(dump_dir, script, flags):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            LAUNCHER, str(dump_dir), script, *flags, "--dist_backend", "gloo"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return [torch.load(os.path.join(dump_dir, f"rank{r}.pt")) for r in (0, 1)]
 

@@ -28,18 +28,18 @@ def test_dry_run_prints_every_step_and_commands_that_parse():
     headers = [line for line in out.splitlines() if line.startswith("== ")]
     assert headers == ["== tests", "== ddp", "== epoch_time", "== real_run", "== reproduce"]
     commands = [shlex.split(line) for line in out.splitlines() if not line.startswith("== ")]
-    parsed = {"datafree_kd.py": 0, "train_scratch.py": 0, "benchmarks/epoch_time.py": 0}
+    parsed = {"datafree_kd.py": 0, "train_scratch.py": 0, "benchmarks.epoch_time": 0}
     for argv in commands:
         for script, parser in (("datafree_kd.py", datafree_kd.build_parser()),
                                ("train_scratch.py", train_scratch.build_parser()),
-                               ("benchmarks/epoch_time.py", epoch_time.build_parser())):
+                               ("benchmarks.epoch_time", epoch_time.build_parser())):
             if script in argv:
                 args = parser.parse_args(argv[argv.index(script) + 1:])
                 parsed[script] += 1
                 if script == "datafree_kd.py":     # the DDP step: two epochs of fast_meta over NCCL
                     assert args.method == "fast_meta" and args.epochs == 2 and args.dist_backend == "nccl"
                     assert "torch.distributed.run" in argv and "--nproc_per_node" in argv
-    assert parsed == {"datafree_kd.py": 1, "train_scratch.py": 1, "benchmarks/epoch_time.py": 3}
+    assert parsed == {"datafree_kd.py": 1, "train_scratch.py": 1, "benchmarks.epoch_time": 3}
     names = [a[a.index("--name") + 1] for a in commands if "--name" in a]
     assert names == ["gpu/epoch_time_fp32", "gpu/epoch_time_fp16_cl", "gpu/epoch_time_bf16_cl"]
     first = " ".join(commands[0])
@@ -64,7 +64,7 @@ def test_a_failing_step_is_recorded_failed_and_fails_the_suite(tmp_path):
     """The reproduce step (no teacher can be trained with this python) is failed, not ok, and the exit status says
     so; a later --step all runs it again."""
     python = tmp_path / "python"
-    python.write_text(f'#!/bin/sh\n[ "$1" = benchmarks/gpu_summary.py ] && exec {sys.executable} "$@"\nexit 3\n')
+    python.write_text(f'#!/bin/sh\n[ "$2" = benchmarks.gpu_summary ] && exec {sys.executable} "$@"\nexit 3\n')
     python.chmod(0o755)
     done = subprocess.run(["bash", "benchmarks/gpu_suite.sh", "--step", "reproduce"], cwd=ROOT, capture_output=True,
                           text=True, env={**os.environ, "PYTHON": str(python), "GPU_SUITE_OUT": str(tmp_path / "gpu")})
@@ -73,7 +73,7 @@ def test_a_failing_step_is_recorded_failed_and_fails_the_suite(tmp_path):
 
 
 def test_the_summary_lists_each_step(tmp_path):
-    done = subprocess.run([sys.executable, "benchmarks/gpu_summary.py", "--step", "ddp", "--status", "ok",
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gpu_summary", "--step", "ddp", "--status", "ok",
                            "--seconds", "90", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     summary = (tmp_path / "SUMMARY.md").read_text()

@@ -9,6 +9,8 @@ import sys
 import pytest
 
 import datafree_kd
+import train_scratch
+import vanilla_kd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,9 +36,7 @@ def method_row(row, adv="1.1", oh="0.4"):
 
 def repeated_flags(argv):
     """Flags given more than once (an alias counts as its flag)."""
-    import train_scratch
-    import vanilla_kd
-    script = next(a for a in argv if a.endswith(".py"))
+    script = next((a for a in argv if a.endswith(".py")), None)
     parser = {"train_scratch.py": train_scratch, "vanilla_kd.py": vanilla_kd, "datafree_kd.py": datafree_kd,
               }.get(script)
     if parser is None:
@@ -119,8 +119,8 @@ def test_fmnist_methods_dry_run_trains_nothing_and_runs_the_rows_at_one_budget(t
     out = tmp_path / "a b"   # a folder with a space: the printed commands are quoted for the shell
     commands = dry_run_commands("fmnist_methods.sh", OUT=str(out))
     assert not out.exists() and not any(repeated_flags(argv) for argv in commands)
-    assert commands[0][1] == "train_scratch.py" and commands[-1][1] == "benchmarks/summarize.py"
-    assert commands[-1][2] == f"{out}/*/summary.json"
+    assert commands[0][1] == "train_scratch.py" and commands[-1][1:3] == ["-m", "benchmarks.summarize"]
+    assert commands[-1][3] == f"{out}/*/summary.json"
     runs = [datafree_kd.build_parser().parse_args(argv[2:]) for argv in commands[1:-1]]
     assert [a.method for a in runs] == ["fast_meta", "fast", "deepinv", "cmi", "dafl", "zskt", "dfq", "dfad", "noise"]
     for a in runs:
@@ -276,7 +276,7 @@ def test_reproduce_fmnist_report_names_missing_rows(tmp_path):
     finished_w161_protocol(tmp_path / "run")
     shutil.rmtree(tmp_path / "run" / "w161" / "dfad")
     os.remove(tmp_path / "run" / "teachers" / "wrn16_1" / "fmnist_wrn16_1.pth")
-    report = subprocess.run([sys.executable, "benchmarks/fmnist_report.py", str(tmp_path / "run"), "--seeds", "3",
+    report = subprocess.run([sys.executable, "-m", "benchmarks.fmnist_report", str(tmp_path / "run"), "--seeds", "3",
                              "--expect_pairs", "w161 wrn", "--expect_rows", "dfad fast", "--out",
                              str(tmp_path / "t")], cwd=ROOT, capture_output=True, text=True)
     assert report.returncode == 1
