@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import torch, torchvision, numpy, tqdm, PIL, tensorboard, pytest" 2>/dev/null; then
+if ! .venv/bin/python -c "import torch, torchvision, numpy, scipy, tqdm, PIL, tensorboard, pytest, ruff" 2>/dev/null; then
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
     .venv/bin/python -m pip install -q -r requirements-test.txt
 fi
