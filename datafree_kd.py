@@ -10,13 +10,20 @@ from torchvision.utils import save_image
 import registry
 from datafree.distill import distill_epoch
 from datafree.synthesis import SYNTHESIZERS
-from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
 from datafree.synthesis.augment import Normalizer
+from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
 from engine import distributed
-from engine.chunkstore import ChunkStore
 from engine.checkpoint import load_run_checkpoint, load_state_strict, remove_stale_temps, strip_module_prefix
-from engine.cli import (add_kd_teacher_arg, add_runtime_args, check_positive, parse_args, resolve_resume, start_run,
-                        to_device)
+from engine.chunkstore import ChunkStore
+from engine.cli import (
+    add_kd_teacher_arg,
+    add_runtime_args,
+    check_positive,
+    parse_args,
+    resolve_resume,
+    start_run,
+    to_device,
+)
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
 from engine.guard import ensure_finite
@@ -75,7 +82,8 @@ def build_parser():
     b.add_argument("--ep_steps", default=400, type=int, help="number of total iterations in each epoch")
     b.add_argument("--warmup", default=0, type=int, help="which epoch to start kd")
     b.add_argument("--batch_size", default=128, type=int, help="global KD batch size")
-    b.add_argument("--synthesis_batch_size", default=None, type=int, help="global synthesis batch (default: batch_size)")
+    b.add_argument("--synthesis_batch_size", default=None, type=int,
+                   help="global synthesis batch (default: batch_size)")
     b.add_argument("--momentum", default=0.9, type=float)
     b.add_argument("--wd", "--weight_decay", dest="weight_decay", default=1e-4, type=float)
     b.add_argument("--lr_decay_milestones", default="", type=str,

@@ -6,8 +6,15 @@ import os
 import torch
 
 import registry
-from engine.cli import (add_kd_teacher_arg, add_runtime_args, check_positive, parse_args, resolve_resume, start_run,
-                        to_device)
+from engine.cli import (
+    add_kd_teacher_arg,
+    add_runtime_args,
+    check_positive,
+    parse_args,
+    resolve_resume,
+    start_run,
+    to_device,
+)
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
 from engine.inference import kd_models
@@ -27,7 +34,8 @@ def build_parser():
     p.add_argument("--student", default="wrn16_1")
     p.add_argument("--teacher_ckpt", default=None, help="default: checkpoints/pretrained/{dataset}_{teacher}.pth")
     p.add_argument("--dataset", default="cifar100")
-    p.add_argument("--transfer_set", default=None, help="dataset whose train split is distilled on (default: --dataset)")
+    p.add_argument("--transfer_set", default=None,
+                   help="dataset whose train split is distilled on (default: --dataset)")
     p.add_argument("--epochs", default=200, type=int)
     p.add_argument("-b", "--batch-size", "--batch_size", dest="batch_size", default=128, type=int)
     p.add_argument("--lr", default=0.1, type=float)

@@ -15,7 +15,6 @@ import time
 
 import torch
 
-
 import registry
 from benchmarks.common import print_table, write_results
 from datafree.synthesis import FastMetaSynthesizer, Generator
@@ -87,7 +86,8 @@ def main():
     args = p.parse_args()
     root = tempfile.mkdtemp(prefix="ckpt-bench-", dir=args.dir or ".")
     try:
-        rows = [measure(int(s), args.batch, mode, root, args.repeats) for s in args.sizes.split(",") for mode in ("old", "new")]
+        rows = [measure(int(s), args.batch, mode, root, args.repeats)
+                for s in args.sizes.split(",") for mode in ("old", "new")]
     finally:
         shutil.rmtree(root, ignore_errors=True)
     new = [r for r in rows if r["path"] == "new"]

@@ -35,9 +35,9 @@ def commit():
 
 def print_table(rows, columns):
     widths = [max(len(c), *(len(f"{r[c]}") for r in rows)) for c in columns]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for r in rows:
-        print("  ".join(f"{r[c]}".ljust(w) for c, w in zip(columns, widths)))
+        print("  ".join(f"{r[c]}".ljust(w) for c, w in zip(columns, widths, strict=True)))
 
 
 def write_results(name, payload):

@@ -63,7 +63,7 @@ def plot_curves(report, png_path, labels):
     """One panel per pair: mean top-1 over seeds against wall-clock minutes, a band from the lowest to the
     highest seed; real-data rows as horizontal lines."""
     plt, fig, axes, pairs, ncols = pair_panels(report, 7, 4.8)
-    for ax, pair in zip(axes.flat, pairs):
+    for ax, pair in zip(axes.flat, pairs, strict=False):
         rows = [r for r in report["rows"] if r["pair"] == pair]
         for run in dict.fromkeys(r["run"] for r in rows):
             seeds = [r for r in rows if r["run"] == run and r.get("curve")]
@@ -75,7 +75,7 @@ def plot_curves(report, png_path, labels):
                 continue
             grid = sorted({t for r in seeds for t, _ in r["curve"]})
             values = [[value_at(r["curve"], t) for r in seeds] for t in grid]
-            keep = [(t, v) for t, v in zip(grid, values) if all(x is not None for x in v)]
+            keep = [(t, v) for t, v in zip(grid, values, strict=True) if all(x is not None for x in v)]
             if not keep:
                 continue
             minutes = [t / 60 for t, _ in keep]

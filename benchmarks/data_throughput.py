@@ -16,7 +16,6 @@ import torchvision.transforms as T
 from PIL import Image
 from torch.utils.data import Dataset
 
-
 import registry
 from benchmarks.common import print_table, write_results
 from engine.device import Precision

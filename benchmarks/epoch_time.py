@@ -15,7 +15,6 @@ import time
 
 import torch
 
-
 import registry
 from benchmarks.common import print_table, write_results
 from datafree.distill import distill_epoch
@@ -42,7 +41,8 @@ def build_parser():
     p.add_argument("--teacher", default="wrn40_2")
     p.add_argument("--student", default="wrn16_1")
     p.add_argument("--paths", default="old,new", help=f"comma-separated, from {', '.join(PATHS)}")
-    p.add_argument("--fp16", action="store_true", help="mixed precision for new/compiled: fp16 with loss scaling on CUDA")
+    p.add_argument("--fp16", action="store_true",
+                   help="mixed precision for new/compiled: fp16 with loss scaling on CUDA")
     p.add_argument("--bf16", action="store_true", help="with --fp16 on CUDA: bfloat16 instead of float16")
     p.add_argument("--channels_last", action="store_true", help="channels_last student for new/compiled")
     p.add_argument("--warm_epochs", type=int, default=1, help="untimed epochs first (fills the pool, warms up)")

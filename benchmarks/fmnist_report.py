@@ -23,7 +23,6 @@ import sys
 import textwrap
 import time
 
-
 from benchmarks.common import commit, machine
 from benchmarks.curves import last_quarter_gain, pair_panels, plot_curves, read_curve, time_to, value_at
 from benchmarks.summarize import fmt
@@ -168,8 +167,9 @@ def validity(report, seeds):
             gains = [g for g in gains if g is not None]
             if gains:
                 gain = sum(gains) / len(gains)
-                checks.append((gain < MAX_LAST_QUARTER_GAIN, f"{pair}: {ROW_LABELS[run]} gained {gain:.2f} points "
-                               f"over the last quarter of its time (needs < {MAX_LAST_QUARTER_GAIN:.0f}: levelled off)"))
+                checks.append((gain < MAX_LAST_QUARTER_GAIN,
+                               f"{pair}: {ROW_LABELS[run]} gained {gain:.2f} points over the last quarter of its "
+                               f"time (needs < {MAX_LAST_QUARTER_GAIN:.0f}: levelled off)"))
     return checks
 
 
@@ -190,12 +190,13 @@ def budget_table(report, budgets):
         mean, std = _mean_std(values)
         return f"{mean:.{digits}f}" + (f" +- {std:.{digits}f}" if std is not None else "")
 
-    for (pair, run), runs in groups.items():
+    for (_pair, run), runs in groups.items():
         at = [cell([value_at(r.get("curve") or [], 60 * b) for r in runs]) for b in budgets]
         lines.append(f"| {runs[0]['teacher']} -> {runs[0]['student']} | {ROW_LABELS.get(run, run)} | {len(runs)} | "
                      + " | ".join(at) + f" | {cell([r['student_acc1'] for r in runs])} | "
                      f"{cell([r['synthesis_seconds'] for r in runs], 0)} | {cell([r['wall_seconds'] for r in runs], 0)}"
-                     f" | {cell([r.get('speedup_to_acc') for r in runs], 1)} | {cell([r.get('speedup_wall') for r in runs], 1)} |")
+                     f" | {cell([r.get('speedup_to_acc') for r in runs], 1)}"
+                     f" | {cell([r.get('speedup_wall') for r in runs], 1)} |")
     return lines
 
 
@@ -262,7 +263,7 @@ def plot(json_path, png_path):
     with open(json_path) as f:
         report = json.load(f)
     plt, fig, axes, pairs, ncols = pair_panels(report, 6, 4.5)
-    for ax, pair in zip(axes.flat, pairs):
+    for ax, pair in zip(axes.flat, pairs, strict=False):
         rows = [r for r in report["rows"] if r["pair"] == pair]
         for r in rows:
             if r["run"] in REAL_DATA_ROWS:

@@ -11,7 +11,6 @@ import time
 
 import torch
 
-
 from benchmarks.common import commit, machine
 
 STEPS = ("tests", "ddp", "epoch_time", "real_run", "reproduce")
@@ -38,13 +37,16 @@ def write_summary(out):
             result = json.load(f)
         for r in result.get("rows", [result["result"]]):
             rows.append(f"| {r.get('path', '-')} | {r['precision']} | {r['channels_last']} | {r['synthesis_s']} "
-                        f"| {r['pool_aug_s']} | {r['kd_s']} | {r['epoch_s']} | {r['floor_s']} | {r.get('compile_s', '-')} "
-                        f"| {r.get('speedup_vs_old', '-')} | {r['peak_gpu_mib']} |")
+                        f"| {r['pool_aug_s']} | {r['kd_s']} | {r['epoch_s']} | {r['floor_s']} "
+                        f"| {r.get('compile_s', '-')} | {r.get('speedup_vs_old', '-')} | {r['peak_gpu_mib']} |")
     if rows:
-        lines += ["", "One Fast-2 epoch, WRN-40-2 -> WRN-16-1, batch 256, 400 KD steps (benchmarks/epoch_time.py; old = "
-                  "fp32 eager plain teacher, speed-up over it with compile time spread over 220 epochs):", "",
-                  "| path | precision | channels_last | synthesis s | pool+aug s | KD s | epoch s | floor s | compile s "
-                  "| speed-up vs old | peak GPU MiB |", "|---|---|---|---|---|---|---|---|---|---|---|", *rows]
+        lines += ["",
+                  "One Fast-2 epoch, WRN-40-2 -> WRN-16-1, batch 256, 400 KD steps (benchmarks/epoch_time.py; "
+                  "old = fp32 eager plain teacher, speed-up over it with compile time spread over 220 epochs):",
+                  "",
+                  "| path | precision | channels_last | synthesis s | pool+aug s | KD s | epoch s | floor s "
+                  "| compile s | speed-up vs old | peak GPU MiB |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|", *rows]
     methods = os.path.join(out, "fmnist_methods.md")
     if os.path.isfile(methods):
         lines += ["", "Every method at the CPU table's budget (results/gpu/fmnist_methods.md):", ""]

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 
-
 from benchmarks.common import commit
 
 COLUMNS = ["method", "teacher", "student", "teacher_acc1", "best_acc1", "last_acc1", "synthesis_seconds",
@@ -20,7 +19,8 @@ def load_rows(paths, baseline=None):
             s = json.load(f)
         s["run"] = os.path.basename(os.path.dirname(os.path.abspath(path)))
         if s.get("kd_steps"):
-            s["kd_steps_total"] = (s["epochs_done"] - s.get("warmup", 0)) * (s["ep_steps"] // s["kd_steps"]) * s["kd_steps"]
+            kd_epochs = s["epochs_done"] - s.get("warmup", 0)
+            s["kd_steps_total"] = kd_epochs * (s["ep_steps"] // s["kd_steps"]) * s["kd_steps"]
         rows.append(s)
     base = next((r for r in rows if r.get("run") == baseline or r.get("method") == baseline), None)
     for r in rows:

@@ -43,7 +43,7 @@ class ChunkStore:
     def prune_before(self, first):
         """Remove the chunks that end at or before row `first` (no checkpoint needs them any more)."""
         chunks = self._chunks()
-        for (start, path), (nxt, _) in zip(chunks, chunks[1:]):
+        for (_start, path), (nxt, _) in zip(chunks, chunks[1:], strict=False):
             if nxt <= first:
                 _remove(path)
 

@@ -18,7 +18,7 @@ def select_device(gpu):
     if gpu is None or gpu < 0:
         return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     if not torch.cuda.is_available():
-        warnings.warn(f"--gpu {gpu} was given but no CUDA device exists: running on CPU (slow).")
+        warnings.warn(f"--gpu {gpu} was given but no CUDA device exists: running on CPU (slow).", stacklevel=2)
         return torch.device("cpu")
     if gpu >= torch.cuda.device_count():
         raise UserError(f"--gpu {gpu} does not exist: this machine has {torch.cuda.device_count()} GPU(s) "

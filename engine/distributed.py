@@ -134,4 +134,4 @@ def all_gather_cat(x):
     padded[:len(x)] = x
     parts = [torch.zeros_like(padded) for _ in sizes]
     dist.all_gather(parts, padded)
-    return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)])
+    return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes, strict=True)])

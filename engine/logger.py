@@ -16,7 +16,8 @@ def write_json_atomic(obj, path):
 
 
 class RunLogger:
-    """Writes everything a run reports under `save_dir`. With `enabled=False` (non-main ranks) it only prints warnings."""
+    """Writes everything a run reports under `save_dir`. With `enabled=False` (non-main ranks) it only prints
+    warnings."""
 
     def __init__(self, save_dir, name="run", enabled=True, tensorboard=True):
         self.save_dir = save_dir

@@ -125,7 +125,7 @@ def replan_cosine(scheduler, t_max):
         return
     scheduler.T_max = t_max
     t, eta_min = scheduler.last_epoch, scheduler.eta_min
-    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
         group["lr"] = eta_min + (base - eta_min) * (1 + math.cos(math.pi * min(t, t_max) / t_max)) / 2
     scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
@@ -134,7 +134,7 @@ def budget_cosine_lr(optimizer, base_lrs, spent, budget, eta_min=0.0):
     """--time_budget: the learning rate of a run planned in seconds instead of epochs, a cosine from the base rates
     to eta_min over `budget` seconds, at `spent` seconds."""
     progress = min(max(spent / budget, 0.0), 1.0)
-    for group, base in zip(optimizer.param_groups, base_lrs):
+    for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
         group["lr"] = eta_min + (base - eta_min) * (1 + math.cos(math.pi * progress)) / 2
 
 

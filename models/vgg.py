@@ -28,7 +28,7 @@ class VGG(PooledClassifier):
     def __init__(self, config, num_classes=10, in_channels=3):
         super().__init__()
         block_inputs = [in_channels] + [widths[-1] for widths in config[:-1]]
-        for index, (widths, block_in) in enumerate(zip(config, block_inputs)):
+        for index, (widths, block_in) in enumerate(zip(config, block_inputs, strict=True)):
             self.add_module(f"block{index}", _conv_block(widths, block_in))
         self.classifier = nn.Linear(config[-1][-1], num_classes)
         init_conv_bn(self)

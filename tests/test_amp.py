@@ -29,7 +29,7 @@ def test_fast_meta_with_fp16_and_channels_last_on_cpu_runs_an_epoch(tiny_data, t
     assert synth.autocast_dtype == torch.bfloat16
     after = list(synth.generator.parameters())
     assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in after)
-    assert any(not torch.equal(b, p) for b, p in zip(held["generator"], after))   # the meta step was taken
+    assert any(not torch.equal(b, p) for b, p in zip(held["generator"], after, strict=True))   # the meta step was taken
     assert all(torch.isfinite(p).all() for p in synth.student.parameters())
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["epochs_done"] == 1 and summary["kd_seconds"] > 0

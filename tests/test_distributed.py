@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import torch
+
 from helpers import pool_images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -36,7 +36,8 @@ def test_maml_meta_gradient_is_the_sum_of_inner_gradients():
     for i, p in enumerate(synth.generator.parameters()):
         expected = sum(step[i] for step in recorded)
         assert torch.allclose(p.grad, expected, atol=1e-7)
-    assert any(not torch.equal(b, p) for b, p in zip(before, synth.generator.parameters()))  # meta step taken
+    # the meta step was taken
+    assert any(not torch.equal(b, p) for b, p in zip(before, synth.generator.parameters(), strict=True))
 
 
 def test_reptile_meta_gradient_is_scaled_parameter_difference():
@@ -51,9 +52,9 @@ def test_reptile_meta_gradient_is_scaled_parameter_difference():
 
     synth.after_inner_loop = capture
     synth.synthesize()
-    for p, b, f in zip(synth.generator.parameters(), before, captured["fast"]):
+    for p, b, f in zip(synth.generator.parameters(), before, captured["fast"], strict=True):
         assert torch.allclose(p.grad, 67.0 * (b - f), atol=1e-6)
-    assert any(not torch.equal(b, f) for b, f in zip(before, captured["fast"]))
+    assert any(not torch.equal(b, f) for b, f in zip(before, captured["fast"], strict=True))
 
 
 def test_fast_updates_the_generator_directly_and_fills_the_pool():
@@ -64,7 +65,7 @@ def test_fast_updates_the_generator_directly_and_fills_the_pool():
         out = synth.synthesize()
         assert len(synth.pool) == 6 * (call + 1)
     assert out["images"].shape == (6, 1, 8, 8)
-    assert any(not torch.equal(b, p) for b, p in zip(before, synth.generator.parameters()))
+    assert any(not torch.equal(b, p) for b, p in zip(before, synth.generator.parameters(), strict=True))
     batch = synth.sample()
     assert batch.shape == (4, 1, 8, 8)
 
@@ -176,7 +177,7 @@ def test_a_time_budget_ends_the_run_and_anneals_the_lr_over_it(tiny_data, tiny_t
     header, rows = rows[0], rows[1:]
     lrs = [float(r[header.index("lr")]) for r in rows]
     assert len(rows) == summary["epochs_done"] and lrs[0] == 0.05   # warm-up epoch: no KD, the base LR
-    assert all(a >= b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] < lrs[1]
+    assert all(a >= b for a, b in zip(lrs[1:], lrs[2:], strict=False)) and lrs[-1] < lrs[1]
     assert rows[-1][header.index("acc1")] != ""   # the last epoch is evaluated although eval_every is 1000
     datafree_kd.main(run_flags(tmp_path, tiny_teacher, epochs=1000, extra=["--time_budget", "1.5",
                                                                            "--eval_every", "1000", "--resume", "auto"]))

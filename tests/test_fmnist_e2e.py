@@ -1,12 +1,13 @@
 """End to end on real Fashion-MNIST (CPU, a few minutes): a teacher trained on real data, then fast_meta
 distills a student from synthetic images only, against a control distilled from Gaussian noise."""
+from test_fmnist_data import needs_fmnist
 from torch.utils.data import Subset
 
 import datafree_kd
-from engine.memdata import TensorImages
 import registry
 import train_scratch
-from test_fmnist_data import needs_fmnist
+from engine.memdata import TensorImages
+
 
 def first_images(dataset, n):
     return dataset.subset(range(n)) if isinstance(dataset, TensorImages) else Subset(dataset, range(n))
@@ -27,7 +28,7 @@ def test_fast_meta_learns_from_a_real_teacher_and_beats_noise(tmp_path, monkeypa
         return num_classes, first_images(train, 20000), val   # the test split stays whole
 
     monkeypatch.setattr(registry, "get_dataset", fewer_training_images)
-    teacher = train_scratch.main(["--model", "wrn16_1", "--dataset", "fmnist", "--epochs", "3", "--lr", "0.1",
+    teacher = train_scratch.main(["--model", "wrn16_1", "--dataset", "fmnist", "--epochs", "4", "--lr", "0.1",
                                   "-b", "128", "-j", "0", "--seed", "0", "--channels_last",
                                   "--save_dir", str(tmp_path / "teacher")])
     assert teacher["best_acc1"] > 80

@@ -94,7 +94,7 @@ def validity_fixture(root, teacher_acc1, kd_acc1, noise_acc1, fast_seeds):
     write(root, "wrn", "vanilla_kd", method="vanilla_kd", teacher="wrn40_2", student="wrn16_1", best_acc1=kd_acc1,
           epochs_done=2, epochs=2, train_steps=938, batch_size=128, wall_seconds=300.0, val_subset=0)
     write(root, "wrn", "noise", **datafree("noise", 0.0, noise_acc1, seed=0))
-    for seed, acc in zip(fast_seeds, (60.0, 62.0, 64.0)):
+    for seed, acc in zip(fast_seeds, (60.0, 62.0, 64.0), strict=False):
         write(root / "wrn" / "fast_meta-2", f"s{seed}", ".", **datafree("fast_meta", 5.0, acc, seed=seed))
 
 
@@ -141,8 +141,8 @@ def write_curve(folder, points, synthesis=0.0):
 
 def test_budget_table_wall_clock_speedup_curves_and_flatness(tmp_path):
     """Top-1 at wall-clock budgets from the per-epoch logs, speed-ups on wall clock and on synthesis seconds =
-    DeepInv's time to its final top-1 over the row's time to the same top-1, a curve still rising at the end fails the levelled-off check,
-    and the curves are drawn."""
+    DeepInv's time to its final top-1 over the row's time to the same top-1, a curve still rising at the end fails
+    the levelled-off check, and the curves are drawn."""
     root = tmp_path / "run"
     validity_fixture(root, 91.0, 86.0, 10.5, fast_seeds=(0, 1, 2))
     deepinv = [(60, 20.0), (120, 40.0), (180, 50.0), (240, 50.5)]
@@ -161,7 +161,8 @@ def test_budget_table_wall_clock_speedup_curves_and_flatness(tmp_path):
     assert "- FAIL: wrn: CMI gained 10.00 points over the last quarter" in table
     assert ("| wrn40_2 -> wrn16_1 | Fast-2 | 3 | 45.00 +- 0.00 | 52.00 +- 0.00 | 53.50 +- 0.00 | 62.00 +- 2.00 | "
             "5 +- 0 | 35 +- 0 | 20.0 +- 0.0 | 2.0 +- 0.0 |") in table   # synthesis: 200 s / 10 s
-    assert "| wrn40_2 -> wrn16_1 | DeepInv | 3 | 20.00 +- 0.00 | 40.00 +- 0.00 | 50.50 +- 0.00 | 50.50 +- 0.00 |" in table
+    assert ("| wrn40_2 -> wrn16_1 | DeepInv | 3 | 20.00 +- 0.00 | 40.00 +- 0.00 | 50.50 +- 0.00 | 50.50 +- 0.00 |"
+            in table)
     assert "| wrn40_2 -> wrn16_1 | Noise (control) | 1 | - | - | - | 10.50 |" in table   # no log: no budget cells
     report = json.load(open(out + ".json"))
     fast_rows = [r for r in report["rows"] if r["run"] == "fast_meta-2"]

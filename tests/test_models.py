@@ -146,7 +146,7 @@ def _upstream_wrn40_2(num_classes=10):
 def _upstream_resnet34(num_classes=10):
     spec = {"conv1.weight": (64, 3, 3, 3)} | _bn("bn1", 64)
     c_in = 64
-    for layer, (planes, blocks) in enumerate(zip((64, 128, 256, 512), (3, 4, 6, 3)), start=1):
+    for layer, (planes, blocks) in enumerate(zip((64, 128, 256, 512), (3, 4, 6, 3), strict=True), start=1):
         for i in range(blocks):
             p, stride = f"layer{layer}.{i}", 2 if (i == 0 and layer > 1) else 1
             spec |= {f"{p}.conv1.weight": (planes, c_in, 3, 3)} | _bn(f"{p}.bn1", planes)

@@ -33,7 +33,7 @@ def test_the_fixture_holds_every_reference_script():
 def test_reference_command_parses(source, command):
     script, *argv = shlex.split(command)
     args = parse_args(PARSERS[script](), argv)
-    flags = dict(zip(argv[::1], argv[1::1]))
+    flags = dict(zip(argv, argv[1:], strict=False))   # each word -> the next one
     for flag in ("--dataset", "--teacher", "--student", "--method", "--model"):   # the values reach the run
         if flag in flags:
             assert getattr(args, flag[2:]) == flags[flag]

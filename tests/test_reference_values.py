@@ -36,6 +36,41 @@ import os
 
 import pytest
 import torch
+from reference.common import (
+    CMI,
+    CMI_CR_ONLY,
+    CMI_TERMS,
+    DEEPINV,
+    DEEPINV_RUNS,
+    FAST,
+    FAST_TERMS,
+    GENERATOR_SALT,
+    HEAD_SALT,
+    IMG_SHAPE,
+    KD_BATCH,
+    KD_LR,
+    KD_MOMENTUM,
+    KD_TEMPERATURES,
+    KD_WEIGHT_DECAY,
+    MEAN,
+    NGF,
+    NUM_CLASSES,
+    NZ,
+    ONLINE,
+    ONLINE_TERMS,
+    ONLINE_WEIGHTS,
+    SAMPLE_SEED,
+    SEED,
+    STD,
+    STUDENT_SALT,
+    TEACHER_SALT,
+    B,
+    checksums,
+    fill_,
+    fixed_images,
+    online_nz,
+    record_backward,
+)
 
 import registry
 from datafree.synthesis import SYNTHESIZERS
@@ -43,11 +78,6 @@ from datafree.synthesis.augment import Normalizer
 from datafree.synthesis.generator import Generator, LargeGenerator
 from engine.device import Precision
 from engine.train import kd_step
-from reference.common import (B, CMI, CMI_CR_ONLY, CMI_TERMS, DEEPINV, DEEPINV_RUNS, FAST, FAST_TERMS,
-                              GENERATOR_SALT, HEAD_SALT, IMG_SHAPE, KD_BATCH, KD_LR, KD_MOMENTUM, KD_TEMPERATURES,
-                              KD_WEIGHT_DECAY, MEAN, NGF, NUM_CLASSES, NZ, ONLINE, ONLINE_TERMS, ONLINE_WEIGHTS,
-                              SAMPLE_SEED, SEED, STD, STUDENT_SALT, TEACHER_SALT, checksums, fill_, fixed_images,
-                              online_nz, record_backward)
 
 REF = json.load(open(os.path.join(os.path.dirname(__file__), "fixtures", "reference_values.json")))
 CPU = torch.device("cpu")
@@ -60,7 +90,7 @@ def close(actual, expected):
 def close_all(actual, expected):
     """Element-wise `close`, after checking that nothing is missing on either side."""
     assert len(actual) == len(expected), f"{len(actual)} values, the reference has {len(expected)}"
-    for got, want in zip(actual, expected):
+    for got, want in zip(actual, expected, strict=True):
         close(got, want)
 
 
@@ -69,14 +99,14 @@ def close_sums(tensors, expected):
     tolerance."""
     got = checksums(tensors)
     assert len(got) == len(expected), f"{len(got)} tensors, the reference has {len(expected)}"
-    for sums, want in zip(got, expected):
+    for sums, want in zip(got, expected, strict=True):
         close_all(sums, want)
 
 
 def close_params(tensors, expected):
     got = checksums(tensors)
     assert len(got) == len(expected), f"{len(got)} tensors, the reference has {len(expected)}"
-    for sums, want in zip(got, expected):
+    for sums, want in zip(got, expected, strict=True):
         assert len(sums) == len(want)
         assert sums == pytest.approx(want, rel=1e-5, abs=2e-4)
 

@@ -177,8 +177,8 @@ def test_a_bare_state_dict_and_evaluate_only_without_resume_are_one_line(tiny_da
     assert "bare state_dict" in line
     line = fails(datafree_kd.main, datafree_flags(tmp_path / "r2", tiny_teacher, extra=["--evaluate_only"]), capsys)
     assert "--evaluate_only needs --resume" in line
-    assert "--evaluate_only needs --resume" in fails(train_scratch.main, scratch_flags(tmp_path / "s",
-                                                                                      extra=["--evaluate_only"]), capsys)
+    flags = scratch_flags(tmp_path / "s", extra=["--evaluate_only"])
+    assert "--evaluate_only needs --resume" in fails(train_scratch.main, flags, capsys)
 
 
 def test_train_scratch_and_vanilla_kd_resume_auto(tiny_data, tiny_teacher, tmp_path):

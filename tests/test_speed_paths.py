@@ -7,18 +7,18 @@ import types
 import pytest
 import torch
 import torchvision.transforms.functional as TF
+from test_fmnist_data import needs_fmnist
 
 import registry
 from datafree.synthesis.pool import ImagePool
 from engine import memdata
-from engine.chunkstore import ChunkStore
 from engine.checkpoint import save_atomic
+from engine.chunkstore import ChunkStore
 from engine.datasets import IdxImageDataset
 from engine.device import Precision
 from engine.inference import FrozenTeacher, fold_batchnorm, kd_models
 from engine.loaders import make_loader, take_subset
 from engine.train import kd_step
-from test_fmnist_data import needs_fmnist
 
 CPU = torch.device("cpu")
 
@@ -74,7 +74,7 @@ def test_kd_step_with_the_frozen_teacher_matches_the_plain_one():
         results.append((loss, [p.detach().clone() for p in student.parameters()]))
     (loss_plain, params_plain), (loss_frozen, params_frozen) = results
     assert torch.allclose(loss_plain, loss_frozen, rtol=1e-4)
-    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(params_plain, params_frozen))
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(params_plain, params_frozen, strict=True))
 
 
 def test_compiled_kd_models_give_the_same_logits_and_leave_the_student_untouched(tmp_path):
@@ -129,7 +129,7 @@ def test_in_memory_fmnist_holds_the_files_images_and_labels(idx_fmnist):
     assert (len(train_mem), len(val_mem)) == (300, 100)
     assert torch.equal(train_mem.targets, train_files.targets) and torch.equal(val_mem.targets, val_files.targets)
     # evaluation batches: exactly the per-sample pipeline's tensors (pad to 32, normalise), in order
-    images, labels = zip(*[batch for batch in make_loader(val_mem, 32, False, 0, CPU)])
+    images, labels = zip(*[batch for batch in make_loader(val_mem, 32, False, 0, CPU)], strict=False)
     expected = torch.stack([val_files[i][0] for i in range(100)])
     assert torch.equal(torch.cat(labels), val_files.targets)
     assert torch.allclose(torch.cat(images), expected, atol=1e-6)
@@ -158,7 +158,7 @@ def test_batched_training_augmentation_is_a_per_sample_random_crop_and_flip(idx_
     order = loader._indices()[:64]
     assert torch.equal(labels, train_files.targets[order])
     found = set()
-    for x, i in zip(batch, order.tolist()):
+    for x, i in zip(batch, order.tolist(), strict=True):
         plain = TF.pad(TF.pad(train_files.images[i].unsqueeze(0).float().div(255), [2]), [4])   # 28 -> 32 -> 40
         matches = [(oy, ox, flip) for oy in range(9) for ox in range(9) for flip in (False, True)
                    if torch.allclose(x, TF.normalize(_flip(TF.crop(plain, oy, ox, 32, 32), flip),
@@ -232,7 +232,7 @@ def test_pool_resumes_from_its_store_exactly(tmp_path, max_size):
     pool = ImagePool(CPU, max_size=max_size)
     pool.attach_store(store)
     states = []
-    for i, batch in enumerate(batches(6, 8, seed=0)):
+    for batch in batches(6, 8, seed=0):
         pool.add(batch)
         pool.sample(5)
         states.append((checkpoint(pool), pool.tensor().clone(), pool.order.clone(), pool.cursor))

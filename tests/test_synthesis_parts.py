@@ -197,6 +197,7 @@ def test_capped_pool_keeps_only_the_newest_images_and_resumes():
 
 def test_batched_resized_crop_equals_torchvision_per_sample():
     import torchvision.transforms.functional as TF
+
     from datafree.synthesis.augment import resized_crop
     x = torch.rand(4, 2, 16, 12)
     boxes = torch.tensor([[0.0, 0, 12, 16], [2, 3, 8, 8], [4, 1, 7, 10], [0, 0, 3, 5]])

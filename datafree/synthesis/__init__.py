@@ -6,7 +6,7 @@ from .dfad import DFADSynthesizer
 from .dfq import DFQSynthesizer
 from .fast import FastSynthesizer
 from .fast_meta import FastMetaSynthesizer
-from .generator import Generator
+from .generator import Generator as Generator  # re-exported: benchmarks import it from here
 from .noise import NoiseSynthesizer
 from .zskt import ZSKTSynthesizer
 

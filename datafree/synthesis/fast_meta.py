@@ -36,7 +36,7 @@ class FastMetaSynthesizer(FastSynthesizer):
         if self.is_maml:
             return
         with torch.no_grad():
-            for p, fast in zip(self.meta_params, inner.parameters()):
+            for p, fast in zip(self.meta_params, inner.parameters(), strict=True):
                 p.grad = self.reptile_scale * (p - fast)
         self.meta_step()
 

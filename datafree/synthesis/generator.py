@@ -21,7 +21,7 @@ class _LinearStemGenerator(nn.Module):
         self.nz, self.init_size = nz, img_size // factor
         self.l1 = nn.Sequential(nn.Linear(nz, widths[0] * self.init_size ** 2))
         layers = [nn.BatchNorm2d(widths[0])]
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in zip(widths, widths[1:], strict=False):
             layers += [nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, stride=1, padding=1, bias=False),
                        nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, inplace=True)]
         layers += [nn.Conv2d(widths[-1], nc, 3, stride=1, padding=1), nn.Sigmoid()]

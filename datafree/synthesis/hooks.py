@@ -67,7 +67,7 @@ class BNStatistics:
         return {"moving": [h.moving for h in self.hooks]}
 
     def load_state_dict(self, state):
-        for h, moving in zip(self.hooks, state["moving"]):
+        for h, moving in zip(self.hooks, state["moving"], strict=True):
             h.moving = moving
 
 

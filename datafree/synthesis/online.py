@@ -11,11 +11,10 @@ import torch.nn as nn
 
 from engine import distributed
 from engine.errors import UserError
+from engine.train import kd_loss
 
 from .base import Synthesizer
 from .hooks import BNStatistics, FeatureHooks
-from engine.train import kd_loss
-
 from .losses import activation_loss, class_balance_loss, divergence_adversarial_loss, one_hot_loss
 
 

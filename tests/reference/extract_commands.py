@@ -37,7 +37,8 @@ def logical_lines(text):
 def commands(text):
     for line in logical_lines(text):
         line = line.split("#", 1)[0] if not line.lstrip().startswith("python") else line
-        match = re.search(r"python3?\s+(\S*(?:%s))(.*)" % "|".join(re.escape(s) for s in SCRIPTS), line)
+        scripts = "|".join(re.escape(s) for s in SCRIPTS)
+        match = re.search(rf"python3?\s+(\S*(?:{scripts}))(.*)", line)
         if not match:
             continue
         words = shlex.split(match.group(2), comments=True)

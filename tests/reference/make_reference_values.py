@@ -65,11 +65,41 @@ import torch
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, TESTS)
-from reference.common import (B, CMI, CMI_CR_ONLY, CMI_TERMS, DEEPINV, DEEPINV_RUNS, FAST,  # noqa: E402
-                              FAST_TERMS, GENERATOR_SALT, HEAD_SALT, IMG_SHAPE, KD_BATCH, KD_LR, KD_MOMENTUM,
-                              KD_TEMPERATURES, KD_WEIGHT_DECAY, MEAN, NGF, NUM_CLASSES, NZ, ONLINE, ONLINE_TERMS,
-                              ONLINE_WEIGHTS, SAMPLE_SEED, SEED, STD, STUDENT_SALT, TEACHER_SALT, checksums, fill_,
-                              fixed_images, online_nz, record_backward)
+from reference.common import (  # noqa: E402
+    CMI,
+    CMI_CR_ONLY,
+    CMI_TERMS,
+    DEEPINV,
+    DEEPINV_RUNS,
+    FAST,
+    FAST_TERMS,
+    GENERATOR_SALT,
+    HEAD_SALT,
+    IMG_SHAPE,
+    KD_BATCH,
+    KD_LR,
+    KD_MOMENTUM,
+    KD_TEMPERATURES,
+    KD_WEIGHT_DECAY,
+    MEAN,
+    NGF,
+    NUM_CLASSES,
+    NZ,
+    ONLINE,
+    ONLINE_TERMS,
+    ONLINE_WEIGHTS,
+    SAMPLE_SEED,
+    SEED,
+    STD,
+    STUDENT_SALT,
+    TEACHER_SALT,
+    B,
+    checksums,
+    fill_,
+    fixed_images,
+    online_nz,
+    record_backward,
+)
 
 PINNED = {"fast_datafree": "0dcecbc178b87048bedf730acb577045b3c0b57a",
           "cmi": "9e79fa9e2328205f26dbdb226878f3a28f3bf4cc"}
@@ -133,7 +163,7 @@ def check_checkout(key, root, allow_mismatch):
         if not allow_mismatch:
             sys.exit(f"error: {message} (the reference values need commit {PINNED[key][:7]}; "
                      f"--allow_mismatch to go on anyway)")
-        warnings.warn(message)
+        warnings.warn(message, stacklevel=2)
 
 
 def import_reference(root, names):
