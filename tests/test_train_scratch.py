@@ -4,7 +4,9 @@ import os
 import pytest
 import torch
 
+import registry
 import train_scratch
+from engine.loaders import take_subset
 
 
 def flags(save_dir, epochs, extra=()):
@@ -51,13 +53,23 @@ def test_subsets_cut_the_train_and_test_splits(tiny_data, tmp_path):
     train_scratch.main(flags(tmp_path, 1, ["--train_subset", "192", "--val_subset", "100"]))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["train_steps"] == 3 and summary["train_subset"] == 192 and summary["val_subset"] == 100
-    # Accuracy over 100 images is a multiple of 1%.
-    assert summary["best_acc1"] == round(summary["best_acc1"])
+    # The reported accuracy is the saved model's on the 100 items of --val_subset, computed here independently;
+    # on all 128 test items this model scores differently (24% vs 25%), so evaluating those would be caught.
+    model = registry.get_model("resnet8", num_classes=10, in_channels=1)
+    model.load_state_dict(torch.load(tmp_path / "fmnist_resnet8.pth")["state_dict"])
+    model.eval()
+    accuracy = {}
+    for name, subset in (("val_subset", take_subset(tiny_data[1], 100, "--val_subset")), ("all", tiny_data[1])):
+        x = torch.stack([subset[i][0] for i in range(len(subset))])
+        y = torch.stack([subset[i][1] for i in range(len(subset))])
+        with torch.no_grad():
+            accuracy[name] = 100.0 * (model(x).argmax(1) == y).sum().item() / len(y)
+    assert summary["best_acc1"] == pytest.approx(accuracy["val_subset"]), accuracy
+    assert accuracy["val_subset"] != pytest.approx(accuracy["all"]), accuracy   # so the check above can fail
 
 
 def test_take_subset_is_fixed_and_refuses_too_many(tiny_data):
     from engine.errors import UserError
-    from engine.loaders import take_subset
     train, _ = tiny_data
     a, b = take_subset(train, 100, "--train_subset"), take_subset(train, 100, "--train_subset")
     assert a.indices == b.indices and len(set(a.indices)) == 100 and a.indices != list(range(100))

@@ -198,7 +198,7 @@ def make_dogs_root(root):
     splits = {"train": [(2, 1), (1, 1), (3, 1), (1, 2)], "test": [(3, 2), (2, 2)]}
     for split, items in splits.items():
         files = [f"{breeds[c - 1]}/{breeds[c - 1].split('-')[0]}_{split}{k}.jpg" for c, k in items]
-        for f, (c, _) in zip(files, items):
+        for f, (c, _) in zip(files, items, strict=True):
             write_image(str(root / "Images" / f), c - 1, size=(120, 80))
         labels = np.array([[c] for c, _ in items], dtype=np.float64)   # Nx1 doubles, 1-based, one per file
         write_mat(str(root / f"{split}_list.mat"), {"file_list": cell(files), "annotation_list": cell(files),
@@ -298,11 +298,11 @@ def test_vanilla_kd_with_places365_32x32_transfer_set(tmp_path, monkeypatch):
     make_image_folder(data_root / "Places365_32x32", classes=3, per_class=4)   # 12 transfer images
     real_get_dataset, calls = registry.get_dataset, []
 
-    def cifar10_from_blobs(name, data_root="data", return_transform=False, in_memory=False):
+    def cifar10_from_blobs(name, data_root="data", in_memory=False):
         calls.append(name)
         if name == "cifar10":   # no CIFAR-10 on disk: 3-channel generated data stands in for it
             return 10, make_blobs(64, channels=3, seed=0), make_blobs(32, channels=3, seed=1)
-        return real_get_dataset(name, data_root, return_transform, in_memory)
+        return real_get_dataset(name, data_root, in_memory)
 
     monkeypatch.setattr(registry, "get_dataset", cifar10_from_blobs)
     torch.manual_seed(0)
