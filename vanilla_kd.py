@@ -71,8 +71,9 @@ def validate(args):
 
 def datasets(args):
     """The transfer set's train split (--train_subset of it) and the test split of --dataset."""
+    val_dst = registry.test_split(args)
     _, transfer_dst, _ = registry.get_dataset(args.transfer_set, args.data_root, in_memory=args.in_memory)
-    return take_subset(transfer_dst, args.train_subset, "--train_subset"), registry.test_split(args)
+    return take_subset(transfer_dst, args.train_subset, "--train_subset"), val_dst
 
 
 @cli_entry

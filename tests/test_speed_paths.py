@@ -199,8 +199,10 @@ def test_training_order_depends_on_seed_and_epoch_only_and_ranks_share_it(idx_fm
 @needs_fmnist
 def test_training_on_in_memory_data_reaches_the_dataloaders_accuracy(tmp_path):
     """Same seed budget (3 epochs on 8,000 real images, resnet8): the two input pipelines draw different random
-    crops, so the accuracies agree within the seed-to-seed spread (71.7-76.0% over seeds 0 and 1 of both
-    pipelines when this test was written), not exactly."""
+    crops, so the accuracies agree within the seed-to-seed spread, not exactly. Measured (in-memory / DataLoader)
+    with the epoch seed seed + 1009 * epoch: seed 0 65.00 / 66.05, seed 1 71.15 / 76.10; with the earlier
+    seed + epoch: seed 0 76.15 / 74.00. Both pipelines shuffle with the same permutation, so an unlucky order moves
+    them together; 60% is far above chance (10%) and above a pipeline that breaks images or labels."""
     import train_scratch
     acc = {}
     for in_memory in (1, 0):
@@ -209,7 +211,7 @@ def test_training_on_in_memory_data_reaches_the_dataloaders_accuracy(tmp_path):
                                   "--val_subset", "2000", "--in_memory", str(in_memory),
                                   "--save_dir", str(tmp_path / str(in_memory))])
         acc[in_memory] = out["best_acc1"]
-    assert acc[1] > 65 and acc[0] > 65, acc
+    assert acc[1] > 60 and acc[0] > 60, acc
     assert abs(acc[1] - acc[0]) < 6, acc
 
 
