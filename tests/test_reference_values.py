@@ -36,41 +36,7 @@ import os
 
 import pytest
 import torch
-from reference.common import (
-    CMI,
-    CMI_CR_ONLY,
-    CMI_TERMS,
-    DEEPINV,
-    DEEPINV_RUNS,
-    FAST,
-    FAST_TERMS,
-    GENERATOR_SALT,
-    HEAD_SALT,
-    IMG_SHAPE,
-    KD_BATCH,
-    KD_LR,
-    KD_MOMENTUM,
-    KD_TEMPERATURES,
-    KD_WEIGHT_DECAY,
-    MEAN,
-    NGF,
-    NUM_CLASSES,
-    NZ,
-    ONLINE,
-    ONLINE_TERMS,
-    ONLINE_WEIGHTS,
-    SAMPLE_SEED,
-    SEED,
-    STD,
-    STUDENT_SALT,
-    TEACHER_SALT,
-    B,
-    checksums,
-    fill_,
-    fixed_images,
-    online_nz,
-    record_backward,
-)
+from reference import common as inputs
 
 import registry
 from datafree.synthesis import SYNTHESIZERS
@@ -97,14 +63,14 @@ def close_all(actual, expected):
 def close_sums(tensors, expected):
     """`checksums` of tensors that no optimizer step moved element by element (features, samples), at the losses'
     tolerance."""
-    got = checksums(tensors)
+    got = inputs.checksums(tensors)
     assert len(got) == len(expected), f"{len(got)} tensors, the reference has {len(expected)}"
     for sums, want in zip(got, expected, strict=True):
         close_all(sums, want)
 
 
 def close_params(tensors, expected):
-    got = checksums(tensors)
+    got = inputs.checksums(tensors)
     assert len(got) == len(expected), f"{len(got)} tensors, the reference has {len(expected)}"
     for sums, want in zip(got, expected, strict=True):
         assert len(sums) == len(want)
@@ -114,7 +80,7 @@ def close_params(tensors, expected):
 @pytest.fixture
 def losses(monkeypatch):
     """The total loss of every backward() call, as the reference values were recorded."""
-    return record_backward(monkeypatch.setattr)
+    return inputs.record_backward(monkeypatch.setattr)
 
 
 def test_every_recorded_term_is_nonzero():
@@ -130,21 +96,22 @@ def test_every_recorded_term_is_nonzero():
 
 
 def models():
-    teacher = fill_(registry.get_model("wrn16_1", num_classes=NUM_CLASSES), TEACHER_SALT).eval()
-    student = fill_(registry.get_model("resnet8", num_classes=NUM_CLASSES), STUDENT_SALT).eval()
+    teacher = inputs.fill_(registry.get_model("wrn16_1", num_classes=inputs.NUM_CLASSES), inputs.TEACHER_SALT).eval()
+    student = inputs.fill_(registry.get_model("resnet8", num_classes=inputs.NUM_CLASSES), inputs.STUDENT_SALT).eval()
     return teacher, student
 
 
-def generator(cls=Generator, nz=NZ):
-    return fill_(cls(nz=nz, ngf=NGF, img_size=IMG_SHAPE[-1], nc=IMG_SHAPE[0]), GENERATOR_SALT)
+def generator(cls=Generator, nz=inputs.NZ):
+    model = cls(nz=nz, ngf=inputs.NGF, img_size=inputs.IMG_SHAPE[-1], nc=inputs.IMG_SHAPE[0])
+    return inputs.fill_(model, inputs.GENERATOR_SALT)
 
 
 def common():
-    return dict(num_classes=NUM_CLASSES, img_shape=IMG_SHAPE, normalizer=Normalizer(MEAN, STD), device=CPU,
-                synthesis_batch_size=B, batch_size=B)
+    return dict(num_classes=inputs.NUM_CLASSES, img_shape=inputs.IMG_SHAPE, device=CPU,
+                normalizer=Normalizer(inputs.MEAN, inputs.STD), synthesis_batch_size=inputs.B, batch_size=inputs.B)
 
 
-def run(synth, recorded, seed=SEED):
+def run(synth, recorded, seed=inputs.SEED):
     recorded.clear()
     torch.manual_seed(seed)
     synth.synthesize()
@@ -153,7 +120,7 @@ def run(synth, recorded, seed=SEED):
 
 def fast(method, **kw):
     teacher, student = models()
-    args = dict(nz=NZ, **FAST)
+    args = dict(nz=inputs.NZ, **inputs.FAST)
     args.update(kw)
     if method == "fast":
         args.pop("is_maml")
@@ -167,9 +134,9 @@ def test_fast_losses_terms_and_generator_match_the_reference(method, losses):
     ref = REF[method]
     synth = fast(method)
     close_all(run(synth, losses), ref["full_steps"])
-    close_all(run(synth, losses, SEED + 1), ref["full_steps_call2"])   # the BN momentum in use
+    close_all(run(synth, losses, inputs.SEED + 1), ref["full_steps_call2"])   # the BN momentum in use
     close_params(synth.generator.state_dict().values(), ref["generator"])
-    for term, kw in FAST_TERMS.items():
+    for term, kw in inputs.FAST_TERMS.items():
         close(run(fast(method, **kw), losses)[0], ref[f"term_{term}"])
 
 
@@ -181,17 +148,17 @@ def test_reptile_meta_step_matches_the_reference(losses):
 
 def test_reset_l0_matches_the_reference():
     g = generator()
-    torch.manual_seed(SEED)
+    torch.manual_seed(inputs.SEED)
     g.reset_l0()
     state = g.state_dict()
     assert list(state) == list(REF["reset_l0"])
     for name, value in state.items():
-        close_all(checksums([value])[0], REF["reset_l0"][name])
+        close_all(inputs.checksums([value])[0], REF["reset_l0"][name])
 
 
 def deepinv(**kw):
     teacher, student = models()
-    args = dict(DEEPINV)
+    args = dict(inputs.DEEPINV)
     args.update(kw)
     synth = SYNTHESIZERS["deepinv"](teacher, student, **common(), **args)
     synth.jitter = lambda v: v
@@ -207,16 +174,16 @@ def test_deepinversion_terms_match_the_reference(losses):
     close(run(synth, losses)[0], ref["full"])
     close(parts["loss_bn"].item(), ref["teacher_bn"])
     close(parts["loss_bn_student"].item(), ref["student_bn"])       # subtracted x 0.001
-    for name, kw in DEEPINV_RUNS.items():     # adv_only: -JS at T=3; adv_oh, adv_tv, adv_l2: plus that term
+    for name, kw in inputs.DEEPINV_RUNS.items():     # adv_only: -JS at T=3; adv_oh, adv_tv, adv_l2: plus that term
         close(run(deepinv(**kw), losses)[0], ref[name])
 
 
 def cmi(**kw):
     teacher, student = models()
-    args = dict(nz=NZ, **CMI)
+    args = dict(nz=inputs.NZ, **inputs.CMI)
     args.update(kw)
     synth = SYNTHESIZERS["cmi"](teacher, student, generator(), **common(), **args)
-    fill_(synth.head, HEAD_SALT)
+    inputs.fill_(synth.head, inputs.HEAD_SALT)
     synth.views = lambda x: (synth.normalizer(x), synth.normalizer(x.flip(3)))
     return synth
 
@@ -226,41 +193,42 @@ def test_cmi_losses_bank_and_head_match_the_reference(losses):
     synth = cmi()
     assert synth.bank.data.shape[1] == 2 * 464        # inputs of every BatchNorm2d of wrn16_1, local + global
     close(run(synth, losses)[0], ref["full_call1"])
-    close(run(synth, losses, SEED + 1)[0], ref["full_call2"])   # one batch in the memory bank
-    close_sums([synth.bank.data[:B]], ref["bank"])
+    close(run(synth, losses, inputs.SEED + 1)[0], ref["full_call2"])   # one batch in the memory bank
+    close_sums([synth.bank.data[:inputs.B]], ref["bank"])
     close_params(synth.head.state_dict().values(), ref["head"])
-    synth = cmi(**CMI_CR_ONLY)
+    synth = cmi(**inputs.CMI_CR_ONLY)
     close(run(synth, losses)[0], ref["cr_call1"])
-    close(run(synth, losses, SEED + 1)[0], ref["cr_call2"])
-    for term, kw in CMI_TERMS.items():
+    close(run(synth, losses, inputs.SEED + 1)[0], ref["cr_call2"])
+    for term, kw in inputs.CMI_TERMS.items():
         close(run(cmi(**kw), losses)[0], ref[f"term_{term}"])
 
 
 def online(method, **weights):
     teacher, student = models()
-    nz = online_nz(method)
-    return SYNTHESIZERS[method](teacher, student, generator(LargeGenerator, nz), nz=nz, **ONLINE, **common(),
+    nz = inputs.online_nz(method)
+    return SYNTHESIZERS[method](teacher, student, generator(LargeGenerator, nz), nz=nz, **inputs.ONLINE, **common(),
                                 **weights)
 
 
-@pytest.mark.parametrize("method", sorted(ONLINE_WEIGHTS))
+@pytest.mark.parametrize("method", sorted(inputs.ONLINE_WEIGHTS))
 def test_online_losses_terms_generator_and_samples_match_the_reference(method, losses):
     ref = REF[method]
-    synth = online(method, **ONLINE_WEIGHTS[method])
+    synth = online(method, **inputs.ONLINE_WEIGHTS[method])
     close(run(synth, losses)[0], ref["total"])
     close_params(synth.generator.state_dict().values(), ref["generator"])
-    torch.manual_seed(SAMPLE_SEED)
+    torch.manual_seed(inputs.SAMPLE_SEED)
     close_sums([synth.sample()], ref["sample"])   # drawn in eval mode
-    for term in ONLINE_TERMS:
+    for term in inputs.ONLINE_TERMS:
         close(run(online(method, **{term: 1.0}), losses)[0], ref[f"term_{term}"])
 
 
-@pytest.mark.parametrize("method,T", list(KD_TEMPERATURES.items()))
+@pytest.mark.parametrize("method,T", list(inputs.KD_TEMPERATURES.items()))
 def test_one_kd_step_matches_the_reference(method, T, losses):
     """fast: KL at --T 20; dafl: KL at T=1 although --T says 20; dfad: L1 on logits."""
     teacher, student = models()
-    images = Normalizer(MEAN, STD)(fixed_images(KD_BATCH))
-    optimizer = torch.optim.SGD(student.parameters(), KD_LR, weight_decay=KD_WEIGHT_DECAY, momentum=KD_MOMENTUM)
+    images = Normalizer(inputs.MEAN, inputs.STD)(inputs.fixed_images(inputs.KD_BATCH))
+    optimizer = torch.optim.SGD(student.parameters(), inputs.KD_LR, weight_decay=inputs.KD_WEIGHT_DECAY,
+                                momentum=inputs.KD_MOMENTUM)
     losses.clear()
     kd_step(student, teacher, images, optimizer, Precision(CPU, False), T=T,
             loss_fn=SYNTHESIZERS[method].student_loss)
