@@ -11,7 +11,14 @@ import registry
 from datafree.distill import distill_epoch
 from datafree.synthesis import SYNTHESIZERS
 from datafree.synthesis.augment import Normalizer
-from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
+from datafree.synthesis.embeddings import CLIP, DATA_FREE, DEFAULT_DATA_FREE, class_embeddings
+from datafree.synthesis.generator import (
+    DeepGenerator,
+    Generator,
+    LargeGenerator,
+    NoisyLayerDeepGenerator,
+    NoisyLayerGenerator,
+)
 from engine import distributed
 from engine.checkpoint import load_run_checkpoint, load_state_strict, remove_stale_temps, strip_module_prefix
 from engine.chunkstore import ChunkStore
@@ -39,7 +46,7 @@ RUN_KEYS = ("method", "dataset", "teacher", "student", "epochs", "batch_size", "
             "ep_steps", "warmup", "lr", "momentum", "weight_decay", "T", "g_steps", "lr_g", "lr_z", "adv", "bn", "oh",
             "act", "balance", "cr", "cr_T", "tv", "l2", "bn_mmt", "is_maml", "reptile_scale", "reset_l0",
             "reset_l0_epoch", "reset_bn", "nz", "ngf", "pool_size", "cmi_init", "seed", "fp16", "bf16",
-            "time_budget")
+            "time_budget", "g_life", "g_loops", "gwp_loops", "label_emb", "le_emb_size")
 
 
 def build_parser():
@@ -62,7 +69,8 @@ def build_parser():
     g.add_argument("--reset_l0", default=0, type=int, help="reset l0 in the generator during training")
     g.add_argument("--reset_l0_epoch", default=120, type=int, help="epoch (after warm-up) of the l0 reset")
     g.add_argument("--reset_bn", default=0, type=int, help="reset bn layers of the generator with l0")
-    g.add_argument("--bn_mmt", default=0, type=float, help="momentum when fitting batchnorm statistics")
+    g.add_argument("--bn_mmt", default=None, type=float,
+                   help="momentum when fitting batchnorm statistics (default 0; nayer: 0.9, its parser's)")
     g.add_argument("--is_maml", default=1, type=int, help="meta gradient: 1 = MAML, 0 = Reptile")
     g.add_argument("--reptile_scale", default=67.0, type=float, help="Reptile meta-gradient scale")
     g.add_argument("--pool_size", default=0, type=int, help="keep only the newest N synthetic images (0: all)")
@@ -70,13 +78,22 @@ def build_parser():
                    help="where the image pool lives (auto: CPU for images larger than 64 px)")
     g.add_argument("--nz", default=None, type=int, help="generator latent size (default: the method's)")
     g.add_argument("--ngf", default=64, type=int, help="generator width")
+    n = p.add_argument_group("nayer")
+    n.add_argument("--g_life", default=10, type=int, help="rebuild the generator every N synthesis calls")
+    n.add_argument("--g_loops", default=1, type=int, help="synthesis loops (batches) per call after warm-up")
+    n.add_argument("--gwp_loops", default=1, type=int, help="synthesis loops per call during warm-up")
+    n.add_argument("--label_emb", default="auto",
+                   help="class embeddings: auto (the dataset's CLIP vectors if shipped, else "
+                        f"{DEFAULT_DATA_FREE}), {', '.join(CLIP)}, {', '.join(DATA_FREE)}, or a .npy/.pt file "
+                        "of shape (classes, d)")
+    n.add_argument("--le_emb_size", default=1000, type=int, help="width of the noisy layer")
     b = p.add_argument_group("basic")
     b.add_argument("--teacher", default="wrn40_2")
     b.add_argument("--student", default="wrn16_1")
     b.add_argument("--teacher_ckpt", default=None, help="default: checkpoints/pretrained/{dataset}_{teacher}.pth")
     b.add_argument("--dataset", default="cifar100")
     b.add_argument("--lr", default=0.1, type=float, help="initial learning rate for KD")
-    b.add_argument("--T", default=1, type=float)
+    b.add_argument("--T", default=None, type=float, help="KD temperature (default 1; nayer: 20, its parser's)")
     b.add_argument("--epochs", default=200, type=int)
     b.add_argument("--kd_steps", default=400, type=int, help="number of iterations for KD after generation")
     b.add_argument("--ep_steps", default=400, type=int, help="number of total iterations in each epoch")
@@ -105,8 +122,12 @@ def validate(args):
     """Refuse impossible flag values (one line each); fill the defaults that depend on other flags."""
     if args.synthesis_batch_size is None:
         args.synthesis_batch_size = args.batch_size
+    method_defaults = {**SHARED_DEFAULTS, **getattr(SYNTHESIZERS[args.method], "flag_defaults", {})}
+    for name, value in method_defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
-                   "eval_every", "g_steps", "nz", "cr_T")
+                   "eval_every", "g_steps", "nz", "cr_T", "g_life", "g_loops", "gwp_loops", "le_emb_size")
     check_positive(args, "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size", "momentum", "tv", "l2",
                    "time_budget", allow_zero=("warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size",
                                               "momentum", "tv", "l2", "time_budget"))
@@ -124,6 +145,7 @@ def validate(args):
 
 
 ETA_MIN = 2e-4   # the reference's cosine floor
+SHARED_DEFAULTS = {"T": 1.0, "bn_mmt": 0.0}   # flags whose default depends on --method (flag_defaults)
 
 
 def train_seconds(state):
@@ -160,7 +182,13 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, run):
     if getattr(cls, "applies_resets", True) is False and (args.reset_l0 or args.reset_bn):
         run.logger.info(f"note: --method {args.method} ignores --reset_l0/--reset_bn, as the reference does "
                         "(it re-initialises the generator in fast_meta only)")
-    if cls.needs_generator:
+    if getattr(cls, "label_conditioned", False):
+        emb = class_embeddings(args.label_emb, registry.canonical_dataset(args.dataset), num_classes, teacher)
+        generator_cls = NoisyLayerDeepGenerator if img_shape[-1] > 64 else NoisyLayerGenerator
+        common["generator"] = generator_cls(emb, distributed.share_of(args.synthesis_batch_size),
+                                            hidden=args.le_emb_size, ngf=args.ngf, img_size=img_shape[-1],
+                                            nc=img_shape[0])
+    elif cls.needs_generator:
         nz = args.nz or cls.default_nz
         generator_cls = (DeepGenerator if img_shape[-1] > 64 else LargeGenerator if cls.large_generator
                          else Generator)

@@ -7,6 +7,7 @@ from .dfq import DFQSynthesizer
 from .fast import FastSynthesizer
 from .fast_meta import FastMetaSynthesizer
 from .generator import Generator as Generator  # re-exported: benchmarks import it from here
+from .nayer import NayerSynthesizer
 from .noise import NoiseSynthesizer
 from .zskt import ZSKTSynthesizer
 
@@ -19,5 +20,6 @@ SYNTHESIZERS = {
     "zskt": ZSKTSynthesizer,
     "dfq": DFQSynthesizer,
     "dfad": DFADSynthesizer,
+    "nayer": NayerSynthesizer,          # NAYER (CVPR-24), after the paper
     "noise": NoiseSynthesizer,          # control: Gaussian noise instead of synthesis
 }

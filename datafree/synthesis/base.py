@@ -152,6 +152,23 @@ class InversionSynthesizer(Synthesizer):
             loss = loss + self.adv * loss_adv
         return loss, parts, t_logits
 
+    def optimize_batch(self, generate, optimizer, targets, after_backward):
+        """g_steps steps of the inversion objective on the images `generate()` returns (in [0, 1]);
+        `after_backward(step)` runs between backward and the optimizer step. Returns the lowest-loss batch
+        (BestBatch: the loss measured before that step's update, as the reference) and the last step's parts."""
+        best = BestBatch()
+        with self.synthesis_mode():
+            for step in range(self.g_steps):
+                x = generate()
+                loss, parts, _ = self.inversion_loss(self.augment(x), targets)
+                best.update(loss, x)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                after_backward(step)
+                optimizer.step()
+        self.bn_stats.update_moving()
+        return best, parts
+
     def sample(self):
         return self.augment(self.pool.sample(self.sample_batch_size))
 

@@ -3,7 +3,7 @@ import torch
 
 from engine import distributed
 
-from .base import BestBatch, InversionSynthesizer
+from .base import InversionSynthesizer
 
 
 class FastSynthesizer(InversionSynthesizer):
@@ -46,17 +46,8 @@ class FastSynthesizer(InversionSynthesizer):
         inner = self.inner_generator()
         optimizer = torch.optim.Adam([{"params": inner.parameters()}, {"params": [z], "lr": self.lr_z}],
                                      lr=self.lr_g, betas=(0.5, 0.999))
-        best = BestBatch()
-        with self.synthesis_mode():
-            for step in range(self.g_steps):
-                x = inner(z)
-                loss, parts, _ = self.inversion_loss(self.augment(x), targets)
-                best.update(loss, x)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.after_inner_backward(inner, step)
-                optimizer.step()
-        self.bn_stats.update_moving()
+        best, parts = self.optimize_batch(lambda: inner(z), optimizer, targets,
+                                          lambda step: self.after_inner_backward(inner, step))
         self.after_inner_loop(inner)
         self.pool.add(best.x)
         return {"images": best.x, "loss": best.loss, **parts}
