@@ -13,6 +13,9 @@ from engine.errors import UserError
 from engine.guard import module_is_finite
 from engine.loaders import take_subset
 from engine.memdata import TensorImages
+from engine.tiny_imagenet import FOLDER as TINY_IMAGENET_FOLDER
+from engine.tiny_imagenet import URL as TINY_IMAGENET_URL
+from engine.tiny_imagenet import TinyImageNet
 from engine.transfer_datasets import SmallImageNet, cub200, small_imagenet_batches, stanford_cars, stanford_dogs
 from models import MODEL_DICT
 
@@ -294,10 +297,20 @@ def _fine_grained(name, data_root):
 
 
 def _tiny_imagenet(name, data_root):
-    root = os.path.join(data_root, "tiny-imagenet-200")
+    """The official tiny-imagenet-200 folder in --data_root (engine/tiny_imagenet.py), or one level deeper, where
+    NAYER's registry reads it (its reader appends tiny-imagenet-200/ to data_root/tiny-imagenet-200)."""
+    root = os.path.join(data_root, TINY_IMAGENET_FOLDER)
+    nested = os.path.join(root, TINY_IMAGENET_FOLDER)
+    if not os.path.isfile(os.path.join(root, "wnids.txt")) and os.path.isfile(os.path.join(nested, "wnids.txt")):
+        root = nested
     norm = T.Normalize(**NORMALIZE_DICT[name])
     train_tf = T.Compose([T.RandomCrop(64, padding=4), T.RandomHorizontalFlip(), TO_TENSOR, norm])
-    return _image_folder(root, "train", train_tf, name), _image_folder(root, "val", T.Compose([TO_TENSOR, norm]), name)
+    train = TinyImageNet(root, "train", train_tf)
+    if len(train.classes) > DATASET_INFO[name][0]:
+        raise UserError(f"dataset '{name}': {os.path.join(root, 'wnids.txt')} lists {len(train.classes)} wnids, "
+                        f"more than its {DATASET_INFO[name][0]} classes: restore the official copy from "
+                        f"{TINY_IMAGENET_URL}")
+    return train, TinyImageNet(root, "val", T.Compose([TO_TENSOR, norm]))
 
 
 # dataset name -> (name, data_root) -> (train split, test split) with their per-sample transforms
