@@ -89,6 +89,75 @@ def test_baseline_scripts_carry_the_reference_settings_on_both_datasets(method):
         assert (a.batch_size, a.lr, a.ep_steps, a.epochs, a.seed) == (256, 0.05 if special else 0.1, 400, 200, 0)
 
 
+def nayer_reference_runs():
+    """NAYER's script lines (tests/fixtures/reference_commands.txt, tmtuan1307/NAYER scripts/nayer_{100,200,300}.sh)
+    as validated datafree_kd.py arguments: {(length, dataset, teacher, student): vars}."""
+    runs = {}
+    with open(os.path.join(ROOT, "tests", "fixtures", "reference_commands.txt")) as f:
+        for line in f:
+            source, command = line.rstrip("\n").split(": ", 1)
+            if source.startswith("NAYER/scripts/nayer_"):
+                a = datafree_kd.validate(datafree_kd.build_parser().parse_args(shlex.split(command)[1:]))
+                runs[(source[-6:-3], a.dataset, a.teacher, a.student)] = vars(a)
+    return runs
+
+
+# Where our runs may differ from NAYER's lines: run folders and names, the seed (ours is given), --gpu (NAYER's 0).
+NAYER_RUN_ONLY = ("save_dir", "log_tag", "seed", "resume", "gpu")
+
+
+def nayer_script_runs(script, **env):
+    """The runs a NAYER script prints, validated and keyed like nayer_reference_runs (the length from --log_tag)."""
+    runs = {}
+    for argv in dry_run(script, **env):
+        a = datafree_kd.validate(datafree_kd.build_parser().parse_args(argv))
+        assert (a.method, a.seed, a.resume) == ("nayer", 0, "")
+        runs[(a.log_tag[-3:], a.dataset, a.teacher, a.student)] = vars(a)
+    return runs
+
+
+def without(values, keys):
+    return {k: v for k, v in values.items() if k not in keys}
+
+
+def test_nayer_cifar_runs_nayers_30_cifar_lines_with_their_values():
+    runs = nayer_script_runs("nayer_cifar.sh")
+    assert len(dry_run("nayer_cifar.sh")) == len(runs) == 30
+    assert set(runs) == {(v, d, t, s) for v in ("100", "200", "300") for d in ("cifar10", "cifar100")
+                         for t, s in (("resnet34", "resnet18"), ("vgg11", "resnet18"), ("wrn40_2", "wrn16_1"),
+                                      ("wrn40_2", "wrn40_1"), ("wrn40_2", "wrn16_2"))}
+    reference = nayer_reference_runs()
+    for key, a in runs.items():
+        assert without(a, NAYER_RUN_ONLY) == without(reference[key], NAYER_RUN_ONLY), key
+        assert a["g_steps"] == {"cifar10": 30, "cifar100": 40}[a["dataset"]]
+        assert a["epochs"] == {"100": 120, "200": 220, "300": 320}[key[0]]
+        assert (a["T"], a["bn_mmt"], a["kd_steps"], a["ep_steps"], a["le_emb_size"]) == (20, 0.9, 400, 400, 1000)
+        assert (a["batch_size"], a["synthesis_batch_size"], a["lr"], a["adv"], a["oh"], a["label_emb"]) == (
+            512, 400, 0.2, 1.33, 0.5, "auto")
+    assert len({a["save_dir"] for a in runs.values()}) == 30
+    assert set(nayer_script_runs("nayer_cifar.sh", DATASETS="cifar100", ONLY="wrn", VARIANTS="200")) == {
+        ("200", "cifar100", "wrn40_2", "wrn16_1")}
+
+
+def test_nayer_tiny_imagenet_runs_nayers_tir34r18_lines():
+    runs = nayer_script_runs("nayer_tiny_imagenet.sh")
+    assert sorted(runs) == [(v, "tiny_imagenet", "resnet34", "resnet18") for v in ("100", "200", "300")]
+    reference = nayer_reference_runs()
+    for key, a in runs.items():
+        assert without(a, NAYER_RUN_ONLY) == without(reference[key], NAYER_RUN_ONLY), key
+        assert (a["batch_size"], a["synthesis_batch_size"], a["lr"], a["g_steps"], a["g_loops"], a["gwp_loops"],
+                a["kd_steps"], a["ep_steps"], a["T"], a["bn_mmt"]) == (256, 200, 0.1, 60, 4, 20, 1000, 1000, 20, 0.9)
+
+
+def test_nayer_rows_for_other_scripts():
+    """`nayer` is nayer-100 (the Fashion-MNIST protocol's row); its variants change only the class embeddings."""
+    nayer = method_row("nayer")
+    assert nayer == method_row("nayer-100") and nayer["label_emb"] == "auto" and nayer["epochs"] == 120
+    assert {**method_row("nayer-200"), "epochs": 120} == {**method_row("nayer-300"), "epochs": 120} == nayer
+    for source in ("random", "onehot"):
+        assert method_row(f"nayer-{source}") == {**nayer, "label_emb": source}
+
+
 def test_set_flags_replaces_a_value_in_place_and_appends_new_flags():
     out = subprocess.run(["bash", "-c", 'source scripts/lib/flags.sh; cmd=(python x.py --a 1 --sw --b 2 3 --c -1); '
                           'set_flags cmd --b 4 --new "v w" --a 5 --sw2; show_cmd "${cmd[@]}"'], cwd=ROOT,
@@ -138,10 +207,12 @@ def test_fmnist_methods_dry_run_trains_nothing_and_runs_the_rows_at_one_budget(t
 
 def test_printed_commands_carry_each_flag_once_and_flags_replace_the_scripts_values():
     with_flags = [argv for script in ("fast_cifar.sh", "dfq_cifar.sh", "fast_imagenet.sh", "fast_fmnist.sh",
-                                      "fmnist_methods.sh") for argv in dry_run_commands(script, FLAGS="--lr 0.3")]
-    with_flags += reproduce_commands("--cpu", FLAGS="--lr 0.3")
+                                      "fmnist_methods.sh", "nayer_cifar.sh", "nayer_tiny_imagenet.sh")
+                  for argv in dry_run_commands(script, FLAGS="--lr 0.3")]
+    reproduce = reproduce_commands("--cpu", FLAGS="--lr 0.3")   # (its count: test_reproduce_fmnist_cpu_protocol)
+    with_flags += reproduce
     datafree = [argv for argv in with_flags if "datafree_kd.py" in argv]
-    assert len(datafree) == 30 + 10 + 3 + 15 + 9 + 19
+    assert len(datafree) == 30 + 10 + 3 + 15 + 9 + 30 + 3 + sum("datafree_kd.py" in argv for argv in reproduce)
     assert all(argv[argv.index("--lr") + 1] == "0.3" for argv in datafree)
     commands = with_flags + reproduce_commands() + reproduce_commands("--cpu", ONLY="w161 wrn")
     assert [argv for argv in commands if repeated_flags(argv)] == []

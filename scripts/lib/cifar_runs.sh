@@ -2,7 +2,8 @@
 # Shared by scripts/*_cifar.sh: run one data-free method over the paper's datasets and teacher/student pairs.
 #   run_cifar METHOD TAG ROW   (ROW: a row of scripts/lib/methods.sh; uses $DATASETS, $ONLY, $PYTHON, $FLAGS,
 #                               $DRY_RUN)
-# The row's {adv} and {oh} take the pair's adversarial/one-hot weights (upstream's fast_cifar.sh).
+# The row's {adv} and {oh} take the pair's adversarial/one-hot weights (upstream's fast_cifar.sh); the method's
+# DATASET_FLAGS and DATASET_PAIR_FLAGS (scripts/lib/methods.sh) are set over the row.
 set -euo pipefail
 DATASETS=${DATASETS:-"cifar10 cifar100"}
 ONLY=${ONLY:-}
@@ -22,7 +23,7 @@ run_cifar() {
             cmd=("${PY[@]}" datafree_kd.py --method "$method" --dataset "$dataset" --teacher "$teacher"
                  --student "$student")
             set_method_flags cmd "$row" "$adv" "$oh"
-            set_flag_words cmd "${DATASET_PAIR_FLAGS[$method:$dataset:$name]:-}"
+            set_dataset_flags cmd "$method" "$dataset" "$name"
             set_flags cmd --seed 0 --save_dir "run/${method}_cifar/$dataset-$name$tag" --log_tag "$name$tag" \
                 --resume auto
             set_flag_words cmd "${FLAGS:-}"
