@@ -2,11 +2,13 @@
 scripts this project shares with them (datafree_kd.py, vanilla_kd.py, train_scratch.py), into
 tests/fixtures/reference_commands.txt, which tests/test_reference_commands.py parses with our parsers.
 
-Run it with checkouts of the pinned commits (the same as tests/reference/make_reference_values.py's):
+Run it with checkouts of the pinned commits (Fast-Datafree's and CMI's are tests/reference/make_reference_values.py's;
+NAYER's is the one --method nayer follows):
 
     git clone https://github.com/zju-vipa/Fast-Datafree && git -C Fast-Datafree checkout 0dcecbc
     git clone https://github.com/zju-vipa/CMI && git -C CMI checkout 9e79fa9
-    python tests/reference/extract_commands.py Fast-Datafree CMI
+    git clone https://github.com/tmtuan1307/NAYER && git -C NAYER checkout c6bedcd
+    python tests/reference/extract_commands.py Fast-Datafree CMI NAYER
 
 Each output line is `<repository>/<file>: <command>`, with backslash continuations joined, `python` and everything
 before it dropped, and shell redirections and comments removed."""
