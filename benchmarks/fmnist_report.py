@@ -30,11 +30,13 @@ from benchmarks.summarize import fmt
 ROW_LABELS = {
     "scratch": "Scratch (real data)", "vanilla_kd": "KD (real data)", "deepinv": "DeepInv", "cmi": "CMI",
     "dafl": "DAFL", "zskt": "ZSKT", "dfq": "DFQ", "dfad": "DFAD", "fast": "Fast (no meta)",
-    "fast_meta-2": "Fast-2", "fast_meta-5": "Fast-5", "fast_meta-10": "Fast-10", "noise": "Noise (control)",
+    "fast_meta-2": "Fast-2", "fast_meta-5": "Fast-5", "fast_meta-10": "Fast-10",
+    "nayer": "NAYER (teacher's classifier rows)", "nayer-random": "NAYER (random class vectors)",
+    "nayer-onehot": "NAYER (one-hot classes)", "noise": "Noise (control)",
 }
 REAL_DATA_ROWS = ("scratch", "vanilla_kd")
 MIN_TEACHER_ACC1, MIN_REAL_KD_ACC1, MAX_NOISE_ACC1 = 90.0, 85.0, 20.0
-SEEDED_ROWS = ("fast_meta-2", "fast_meta-5", "cmi", "deepinv")
+SEEDED_ROWS = ("fast_meta-2", "fast_meta-5", "cmi", "deepinv", "nayer")
 FLAT_ROWS, MAX_LAST_QUARTER_GAIN = ("fast_meta-2", "cmi"), 2.0   # curves that must have levelled off
 PAIR_ORDER = ["r34", "vgg", "wrn", "wrn401", "wrn162"]   # the paper's column order
 BASELINE = "deepinv"
@@ -243,6 +245,7 @@ def markdown(report):
                   f"{fmt(t['wall_seconds'])} |" for t in report["teachers"]]
         lines.append("")
     lines += ["Student top-1 % (synthesis seconds):", ""] + paper_layout(report)
+    lines += head_to_head(report, "nayer", "fast_meta-2")
     if any(r.get("curve") for r in report["rows"]):
         lines += ["", "Top-1 at wall-clock budgets (read from each run's per-epoch log), mean +- std over seeds:", ""]
         lines += budget_table(report, report.get("budgets_minutes", [1, 2, 4, 6]))
@@ -256,6 +259,24 @@ def markdown(report):
         lines += ["", f"Top-1 of some runs on a fixed random subset of the test split "
                       f"({', '.join(map(str, sorted(subsets)))} images), not the whole split."]
     return "\n".join(lines) + "\n"
+
+
+def head_to_head(report, a, b):
+    """One line per pair holding both rows: the difference of their mean final top-1, with each side's seeds."""
+    lines = []
+    for pair in dict.fromkeys(r["pair"] for r in report["rows"]):
+        accs = {run: [r["student_acc1"] for r in report["rows"] if r["pair"] == pair and r["run"] == run]
+                for run in (a, b)}
+        if not (accs[a] and accs[b]):
+            continue
+        (mean_a, std_a), (mean_b, std_b) = _mean_std(accs[a]), _mean_std(accs[b])
+        diff = mean_a - mean_b
+        spread = max(std_a or 0, std_b or 0)
+        verdict = ("within one seed standard deviation" if abs(diff) <= spread
+                   else "higher" if diff > 0 else "lower")
+        lines += ["", f"{pair}: {ROW_LABELS[a]} - {ROW_LABELS[b]} at the same time budget: {diff:+.2f} points "
+                      f"({mean_a:.2f} over {len(accs[a])} seeds vs {mean_b:.2f} over {len(accs[b])}; {verdict})."]
+    return lines
 
 
 def plot(json_path, png_path):

@@ -36,9 +36,10 @@ case "${1:-}" in
     "") ;;
     *) echo "usage: bash benchmarks/reproduce_fmnist.sh [--cpu]  (got '$1')" >&2; exit 2 ;;
 esac
-ALL_ROWS="scratch vanilla_kd deepinv cmi dafl zskt dfq dfad fast fast_meta-2 fast_meta-5 fast_meta-10 noise"
+ALL_ROWS="scratch vanilla_kd deepinv cmi dafl zskt dfq dfad fast fast_meta-2 fast_meta-5 fast_meta-10 nayer nayer-random
+          nayer-onehot noise"
 ROWS=${ROWS:-$ALL_ROWS}
-SEEDED_ROWS=" fast_meta-2 fast_meta-5 cmi deepinv "
+SEEDED_ROWS=" fast_meta-2 fast_meta-5 cmi deepinv nayer "
 OUT=${OUT:-run/reproduce_fmnist_$SCHEDULE}
 declare -A BUDGET=([w161]=360 [wrn]=1080)   # --cpu: seconds of synthesis + KD per data-free row
 
@@ -139,6 +140,7 @@ for only in $ONLY; do
                     cmd=("${PY[@]}" datafree_kd.py --method "$method" --dataset fmnist --teacher "$teacher"
                          --student "$student" --teacher_ckpt "$ckpt")
                     set_method_flags cmd "$row" "$adv" "$oh"
+                    set_dataset_flags cmd "$method" fmnist "$name"
                     set_flags cmd "${DATAFREE_RUN[@]}"
                     [[ "$ONLINE_METHODS" == *" $method "* ]] || set_flags cmd "${POOL_RUN[@]}"
                     [[ " deepinv cmi " != *" $method "* ]] || set_flags cmd "${SLOW_RUN[@]}"

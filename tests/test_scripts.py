@@ -236,7 +236,7 @@ def test_reproduce_fmnist_full_schedule_runs_every_row_for_the_four_pairs():
     teachers = [a.model for script, a in runs if a.save_dir.startswith("checkpoints/pretrained")]
     assert sorted(teachers) == ["resnet34", "vgg11", "wrn40_2"]
     rows = [tuple(a.save_dir.split("/")[-2:]) for _, a in runs if not a.save_dir.startswith("checkpoints/pretrained")]
-    assert len(rows) == len(set(rows)) == 4 * 13
+    assert len(rows) == len(set(rows)) == 4 * 16
     assert {p for p, _ in rows} == {"wrn", "wrn162", "r34", "vgg"}
     datafree_runs = [a for script, a in runs if script == "datafree_kd.py"]
     assert {(a.teacher, a.student) for a in datafree_runs} == {
@@ -245,20 +245,21 @@ def test_reproduce_fmnist_full_schedule_runs_every_row_for_the_four_pairs():
     for a in datafree_runs:
         by_method.setdefault((a.method, a.g_steps), []).append(a)
     assert set(by_method) == {("deepinv", 1000), ("cmi", 200), ("dafl", 1), ("zskt", 1), ("dfq", 1), ("dfad", 1),
-                              ("fast", 2), ("fast_meta", 2), ("fast_meta", 5), ("fast_meta", 10), ("noise", 1)}
+                              ("fast", 2), ("fast_meta", 2), ("fast_meta", 5), ("fast_meta", 10), ("noise", 1),
+                              ("nayer", 30)}
     for a in datafree_runs:
         assert a.dataset == "fmnist" and a.resume == "auto" and a.seed == 0 and a.time_budget == 0
         assert a.teacher_ckpt.endswith(f"fmnist_{a.teacher}.pth")
-        assert a.batch_size == 256 and a.ep_steps == 400 and a.val_subset == 0
+        assert a.batch_size == (512 if a.method == "nayer" else 256) and a.ep_steps == 400 and a.val_subset == 0
 
 
 def test_reproduce_fmnist_cpu_protocol():
     """One pair by default (w161), WRN-40-2 -> WRN-16-1 on request; the same seconds of synthesis + KD for every
-    data-free row of a pair, three seeds of Fast-2, Fast-5, CMI and DeepInv, teachers and real-data students on the
-    whole training split, the whole test split."""
+    data-free row of a pair, three seeds of Fast-2, Fast-5, CMI, DeepInv and NAYER, teachers and real-data students
+    on the whole training split, the whole test split."""
     default = [parse(argv) for argv in reproduce_commands("--cpu")]
     assert {a.log_tag.split("-")[0] for _, a in default if getattr(a, "log_tag", None)} == {"w161"}
-    assert len(default) == 1 + 2 + 7 + 4 * 3
+    assert len(default) == 1 + 2 + 9 + 5 * 3
     runs = [parse(argv) for argv in reproduce_commands("--cpu", ONLY="w161 wrn")]
     teacher_dir = "run/reproduce_fmnist_cpu/teachers"
     teachers = [a for script, a in runs if a.save_dir.startswith(teacher_dir)]
@@ -268,7 +269,7 @@ def test_reproduce_fmnist_cpu_protocol():
         assert (a.epochs, a.batch_size, a.train_subset, a.val_subset) == (4, 128, 0, 0)
     datafree_runs = [a for script, a in runs if script == "datafree_kd.py"]
     assert {(a.teacher, a.student) for a in datafree_runs} == {("wrn16_1", "resnet8"), ("wrn40_2", "wrn16_1")}
-    assert len(runs) == 2 + 2 * (2 + 7 + 4 * 3)
+    assert len(runs) == 2 + 2 * (2 + 9 + 5 * 3)
     seeds = {}
     for a in datafree_runs:
         pair, row = a.log_tag.split("-", 1)
@@ -277,10 +278,13 @@ def test_reproduce_fmnist_cpu_protocol():
         assert (a.batch_size, a.synthesis_batch_size, a.ep_steps, a.warmup) == (128, 128, 20, 0)
         if a.method in ("deepinv", "cmi"):
             assert a.g_steps == 10
+        if a.method == "nayer":   # NAYER's CIFAR-10 steps and loops, its parser's T and BN momentum
+            assert (a.g_steps, a.g_loops, a.T, a.bn_mmt) == (30, 2, 20, 0.9)
         if a.method not in ("dafl", "zskt", "dfq", "dfad"):
             assert a.kd_steps == 20
     for (pair, row), got in seeds.items():
-        assert got == ([0, 1, 2] if row in ("fast_meta-2", "fast_meta-5", "cmi", "deepinv") else [0]), (pair, row)
+        assert got == ([0, 1, 2] if row in ("fast_meta-2", "fast_meta-5", "cmi", "deepinv", "nayer") else [0]), \
+            (pair, row)
     seeded = [a.save_dir for a in datafree_runs if a.log_tag == "w161-cmi"]
     assert seeded == [f"run/reproduce_fmnist_cpu/w161/cmi/s{i}" for i in range(3)]
 
@@ -299,8 +303,8 @@ def finished_w161_protocol(out, noise_acc1=12.0, budget=360):
     summary(os.path.join(out, "w161", "vanilla_kd"), teacher="wrn16_1", student="resnet8", best_acc1=88.5, epochs=4,
             epochs_done=4, wall_seconds=200.0)
     for row in ("deepinv", "cmi", "dafl", "zskt", "dfq", "dfad", "fast", "fast_meta-2", "fast_meta-5",
-                "fast_meta-10", "noise"):
-        seeded = row in ("deepinv", "cmi", "fast_meta-2", "fast_meta-5")
+                "fast_meta-10", "nayer", "nayer-random", "nayer-onehot", "noise"):
+        seeded = row in ("deepinv", "cmi", "fast_meta-2", "fast_meta-5", "nayer")
         for seed in (0, 1, 2) if seeded else (0,):
             folder = os.path.join(out, "w161", row, f"s{seed}" if seeded else "")
             summary(folder, method=row.split("-")[0], teacher="wrn16_1", student="resnet8", teacher_acc1=91.0,
@@ -322,9 +326,9 @@ def test_reproduce_fmnist_skips_finished_runs_and_publishes_only_a_valid_report(
     finished_w161_protocol(tmp_path / "run")
     done = run_protocol(tmp_path / "run", tmp_path / "published")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("== done: ") == 2 + 7 + 4 * 3 and "every validity check passed" in done.stdout
+    assert done.stdout.count("== done: ") == 2 + 9 + 5 * 3 and "every validity check passed" in done.stdout
     published = json.loads((tmp_path / "published.json").read_text())
-    assert len(published["rows"]) == 2 + 7 + 4 * 3 and (tmp_path / "published_curves.png").exists()
+    assert len(published["rows"]) == 2 + 9 + 5 * 3 and (tmp_path / "published_curves.png").exists()
 
     shutil.rmtree(tmp_path / "run")
     finished_w161_protocol(tmp_path / "run", noise_acc1=35.0)

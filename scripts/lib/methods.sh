@@ -51,6 +51,7 @@ declare -A METHOD_FLAGS=(
 declare -A DATASET_FLAGS=(
     [nayer:cifar10]="--g_steps 30"
     [nayer:cifar100]="--g_steps 40"
+    [nayer:fmnist]="--g_steps 30"   # no NAYER script for it: its value for the other 10-class dataset, CIFAR-10
     [nayer:tiny_imagenet]="--batch_size 256 --synthesis_batch_size 200 --lr 0.1 --g_steps 60 --g_loops 4
                            --gwp_loops 20 --kd_steps 1000 --ep_steps 1000"
 )
