@@ -11,7 +11,7 @@ import registry
 from datafree.distill import distill_epoch
 from datafree.synthesis import SYNTHESIZERS
 from datafree.synthesis.augment import Normalizer
-from datafree.synthesis.embeddings import CLIP, DATA_FREE, DEFAULT_DATA_FREE, class_embeddings
+from datafree.synthesis.embeddings import CLIP, DATA_FREE, DEFAULT_DATA_FREE, check_embedding_source, class_embeddings
 from datafree.synthesis.generator import (
     DeepGenerator,
     Generator,
@@ -138,6 +138,8 @@ def validate(args):
     if args.start_epoch:
         raise UserError(f"--start_epoch {args.start_epoch}: skipping epochs would leave the generator, the pool and "
                         "the LR schedule at epoch 0; resume with --resume PATH (or auto), which restores the epoch")
+    if getattr(SYNTHESIZERS[args.method], "label_conditioned", False):
+        check_embedding_source(args.label_emb)
     if args.warmup >= args.epochs:
         raise UserError(f"--warmup ({args.warmup}) must be smaller than --epochs ({args.epochs}): no KD would run")
     default_paths(args)

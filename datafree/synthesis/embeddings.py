@@ -42,22 +42,30 @@ def default_source(dataset):
     return dataset if dataset in CLIP else DEFAULT_DATA_FREE
 
 
-def read_file(path):
+def check_embedding_source(source):
+    """Refuse a --label_emb that names nothing (before a run starts); shapes are checked when it is read."""
+    if source != "auto" and source not in DATA_FREE and source not in CLIP:
+        read_file(source, check_only=True)
+
+
+def read_file(path, check_only=False):
     if not os.path.isfile(path):
         raise UserError(f"--label_emb {path}: no such file; pass a .npy or .pt file of shape (classes, d), a "
                         f"dataset name ({', '.join(CLIP)}) or one of {', '.join(DATA_FREE)}")
+    if not path.endswith((".npy", ".pt")):
+        raise UserError(f"--label_emb {path}: unknown file type; use .npy (numpy.save) or .pt (torch.save)")
+    if check_only:
+        return None
     try:
         if path.endswith(".npy"):
             return torch.from_numpy(np.load(path, allow_pickle=False))
-        if path.endswith(".pt"):
-            value = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(value, torch.Tensor):
-                raise ValueError(f"holds a {type(value).__name__}, not a tensor")
-            return value
-    except (ValueError, OSError, RuntimeError) as e:
+        value = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"holds a {type(value).__name__}, not a tensor")
+        return value
+    except (ValueError, OSError, RuntimeError, EOFError) as e:
         raise UserError(f"--label_emb {path}: cannot read it ({e}); save a (classes, d) array with numpy.save "
                         "or a tensor with torch.save") from None
-    raise UserError(f"--label_emb {path}: unknown file type; use .npy (numpy.save) or .pt (torch.save)")
 
 
 def class_embeddings(source, dataset, num_classes, teacher):
