@@ -7,26 +7,40 @@ seeds of `common` (the module tests/test_reference_values.py imports too); nothi
       Reptile), fast_meta's reset_l0, DeepInvSyntheiszer (deepinv) and the KD step of datafree_kd.train, with
       datafree_kd's criteria (KLDiv(T=--T) for fast, KLDiv() for dafl, L1Loss for dfad) and its SGD optimiser;
   zju-vipa/CMI, commit 9e79fa9: CMISynthesizer (cmi) and GenerativeSynthesizer for dafl, zskt, dfq and dfad, built
-      as its datafree_kd.py does (the student passed as the student, KLDiv() or, for dfad, L1Loss as criterion).
+      as its datafree_kd.py does (the student passed as the student, KLDiv() or, for dfad, L1Loss as criterion);
+  tmtuan1307/NAYER, commit c6bedcd: its NAYER synthesizer (nayer) and NLGenerator: the generator's forward (train
+      and eval mode, a batch of 25 whose third noisy layer takes a partial block, and one of 20), re_init_le() and
+      reinit() after torch.manual_seed(common.NAYER_REINIT_SEED), and synthesize() calls: two calls of one loop past
+      warm-up (the second with the BN statistics blended at bn_mmt 0.9), each term alone, a first call (generator
+      rebuilt, gwp_loops 2 loops) and a call of g_loops 2 loops with the adversarial term alone (from a second
+      loop or call on only the losses: the generator and pool batch are recorded after each call's first loop);
+      NAYER's call counter `ep` is set before the first call (common.NAYER_EPOCH), so the adversarial term, which
+      it turns on only once `ep` exceeds warmup, is on.
 
 Models: each repository's registry.get_model("wrn16_1") (teacher) and ("resnet8") (student), its
 datafree.models.generator.Generator (fast, fast_meta, cmi) or LargeGenerator (online methods) with nz 16 (32 for
-DAFL), ngf 8, 32x32x3, and CMI's projection head, every floating-point state_dict entry set by common.fill_ with
-the salts in common. What is changed around the unmodified code, and why:
+DAFL), ngf 8, 32x32x3, and CMI's projection head; for NAYER its classifiers' wrn_16_1 and resnet8 (what its
+registry maps those names to; its registry.py is not imported, as it imports pandas for dataset classes) and its
+NLGenerator on common.class_embeddings (10 x 16, noisy layers 16 -> 24, ngf 8); every floating-point state_dict
+entry set by common.fill_ with the salts in common. What is changed around the unmodified code, and why:
   * `.cuda()` of modules and tensors returns its argument (the reference moves clones and gradients to the GPU);
-  * the three random augmentations become deterministic, as the tests make them on this project's side:
-    the crop + flip of fast, fast_meta and CMI's global view -> identity (then the normaliser), CMI's local view
-    (resized crop + flip) -> a horizontal flip, DeepInversion's jitter_and_flip -> identity;
+  * the random augmentations become deterministic, as the tests make them on this project's side:
+    the crop + flip of fast, fast_meta, NAYER and CMI's global view -> identity (then the normaliser), CMI's local
+    view (resized crop + flip) -> a horizontal flip, DeepInversion's jitter_and_flip -> identity;
   * image pools write their PNGs into a temporary folder, deleted at the end, and the DataLoader that a pool-based
     synthesize() builds at its end is never iterated (no worker processes; sample() of those is not used);
   * torchvision.models.utils, which the reference's model registry imports and torchvision removed in 0.12, is
-    registered as torch.hub (where load_state_dict_from_url moved); no pretrained weights are loaded.
+    registered as torch.hub (where load_state_dict_from_url moved); no pretrained weights are loaded;
+  * xlsxwriter, which NAYER's fast_meta module (imported by its datafree.synthesis package) imports and never uses
+    on these paths, is an empty stub module when it is not installed;
+  * NAYER's prints (the targets, every step's terms) go to a discarded buffer.
 Every synthesize() is preceded by torch.manual_seed(common.SEED) (a second call by SEED + 1), and Python's random by
 the same seed (CMI draws its memory-bank rows with random.sample; the loss does not depend on their order).
 A step's total loss is recorded at its `.backward()` (common.record_backward); a single term as the total loss of
 a run with only that weight set (DeepInversion cannot run without its adversarial term: its terms are runs with
 adv 1 plus one other weight, and its teacher and student BN terms are read from its hooks after a one-step run);
-parameters and samples as common.checksums. The tests compare at 1e-5 relative (see their module docstring).
+parameters and samples as common.checksums (NAYER's pool batches as its synthesize() returns them, before their
+PNG quantisation). The tests compare at 1e-5 relative (see their module docstring).
 
 How to run it (CPU, float32; well under a minute):
   1. The reference code at the pinned commits, anywhere outside this project:
@@ -34,6 +48,8 @@ How to run it (CPU, float32; well under a minute):
        git -C fast-datafree checkout 0dcecbc178b87048bedf730acb577045b3c0b57a
        git clone https://github.com/zju-vipa/CMI cmi
        git -C cmi checkout 9e79fa9e2328205f26dbdb226878f3a28f3bf4cc
+       git clone https://github.com/tmtuan1307/NAYER nayer
+       git -C nayer checkout c6bedcd49ad7362ff3dc5697202d97e303919a05
      (an extracted archive of those commits works too: the script then checks the files it uses by their git blob
      hashes instead of the checkout's HEAD).
   2. A scratch virtual environment outside the project, so the reference's extra packages stay out of it:
@@ -42,7 +58,7 @@ How to run it (CPU, float32; well under a minute):
      (the CPU build of torch is enough; kornia and termcolor are imported by the reference's modules only, and
      neither belongs in this project's requirements).
   3. From the project's root:
-       ref-env/bin/python tests/reference/make_reference_values.py --fast_datafree fast-datafree --cmi cmi
+       ref-env/bin/python tests/reference/make_reference_values.py --fast_datafree fast-datafree --cmi cmi --nayer nayer
      It writes tests/fixtures/reference_values.json (--out to write elsewhere) and prints every recorded loss term;
      it stops if a term the tests rely on is exactly 0. Then run tests/test_reference_values.py.
 The values in the fixture were made with torch 2.14.1 and torchvision 0.29.1 on CPU, Python 3.11; another torch
@@ -82,6 +98,14 @@ from reference.common import (  # noqa: E402
     KD_TEMPERATURES,
     KD_WEIGHT_DECAY,
     MEAN,
+    NAYER,
+    NAYER_B,
+    NAYER_EMB_DIM,
+    NAYER_EPOCH,
+    NAYER_FORWARD_BATCHES,
+    NAYER_HIDDEN,
+    NAYER_REINIT_SEED,
+    NAYER_TERMS,
     NGF,
     NUM_CLASSES,
     NZ,
@@ -95,6 +119,7 @@ from reference.common import (  # noqa: E402
     TEACHER_SALT,
     B,
     checksums,
+    class_embeddings,
     fill_,
     fixed_images,
     online_nz,
@@ -102,7 +127,8 @@ from reference.common import (  # noqa: E402
 )
 
 PINNED = {"fast_datafree": "0dcecbc178b87048bedf730acb577045b3c0b57a",
-          "cmi": "9e79fa9e2328205f26dbdb226878f3a28f3bf4cc"}
+          "cmi": "9e79fa9e2328205f26dbdb226878f3a28f3bf4cc",
+          "nayer": "c6bedcd49ad7362ff3dc5697202d97e303919a05"}
 # Git blob hashes, at the pinned commits, of every file whose code these values depend on.
 BLOBS = {
     "fast_datafree": {
@@ -128,6 +154,16 @@ BLOBS = {
         "datafree/models/classifiers/wresnet.py": "2f37676dc13ab50533fc8c688dffc4c43ef5f2a9",
         "datafree/models/classifiers/resnet_tiny.py": "6a704a3251681c8567cbebe7e9d3d1398abcc194",
         "registry.py": "7b39fd49ae8c0360a747b6ca990013888a23bbc5",
+    },
+    "nayer": {
+        "datafree/synthesis/nayer.py": "facf56d6951f372afcc9c6f3fd562d787db09116",
+        "datafree/synthesis/base.py": "68dd634d6313a232a2f77670f9d51db1a84b7855",
+        "datafree/criterions.py": "2300005c683a9561dfa6f5c7c7bbd07ad4e3bacc",
+        "datafree/hooks.py": "ab113d010aa4c1f75c64c9c1075e7351b9066122",
+        "datafree/utils/_utils.py": "1fa6280f6f164e1ba1beba9c482334b046c1ae5d",
+        "datafree/models/generator.py": "aa47c142b1c605f3ec6835385f2bd69fa8b49e50",
+        "datafree/models/classifiers/wresnet.py": "2f37676dc13ab50533fc8c688dffc4c43ef5f2a9",
+        "datafree/models/classifiers/resnet_tiny.py": "6a704a3251681c8567cbebe7e9d3d1398abcc194",
     },
 }
 
@@ -192,6 +228,10 @@ def patch_environment():
     shim = types.ModuleType("torchvision.models.utils")
     shim.load_state_dict_from_url = torch.hub.load_state_dict_from_url
     sys.modules["torchvision.models.utils"] = shim
+    # NAYER's datafree.synthesis package imports its fast_meta module, which imports xlsxwriter (used there only to
+    # write a spreadsheet, in code these runs never reach).
+    if "xlsxwriter" not in sys.modules:
+        sys.modules["xlsxwriter"] = types.ModuleType("xlsxwriter")
 
 
 class NeverIterated:
@@ -205,7 +245,7 @@ class NeverIterated:
 # The runs
 
 class Runs:
-    def __init__(self, fast_datafree_root, cmi_root, workdir):
+    def __init__(self, fast_datafree_root, cmi_root, nayer_root, workdir):
         self.workdir = workdir
         self.losses = record_backward(setattr)
         fast = import_reference(fast_datafree_root, [
@@ -216,7 +256,12 @@ class Runs:
             "datafree", "registry", "datafree.synthesis.contrastive", "datafree.synthesis.generative",
             "datafree.models.generator"])
         self.cmi = types.SimpleNamespace(**{k.split(".")[-1]: v for k, v in cmi.items()})
-        for module in (self.fast.fast, self.fast.fast_meta, self.fast.deepinversion, self.cmi.contrastive):
+        nayer = import_reference(nayer_root, [
+            "datafree", "datafree.synthesis.nayer", "datafree.models.generator", "datafree.models.classifiers.wresnet",
+            "datafree.models.classifiers.resnet_tiny"])
+        self.nayer = types.SimpleNamespace(**{k.split(".")[-1]: v for k, v in nayer.items()})
+        for module in (self.fast.fast, self.fast.fast_meta, self.fast.deepinversion, self.cmi.contrastive,
+                       self.nayer.nayer):
             module.DataIter = NeverIterated
         # DeepInversion's random roll + flip -> identity (the module-level function its synthesize() calls).
         self.fast.deepinversion.jitter_and_flip = lambda x: x
@@ -371,6 +416,98 @@ class Runs:
         return out
 
 
+    # NAYER ------------------------------------------------------------------------------------------------------
+
+    def nayer_generator(self, batch):
+        """Its NLGenerator as its datafree_kd.py builds it for CIFAR (nl = classes, sbz = the synthesis batch),
+        with the embedding width le_size given, since `class_embeddings` is not 512 wide."""
+        ref = self.nayer.generator
+        generator = ref.NLGenerator(ngf=NGF, img_size=IMG_SHAPE[-1], nc=IMG_SHAPE[0], nl=NUM_CLASSES,
+                                    label_emb=class_embeddings(), le_emb_size=NAYER_HIDDEN, le_size=NAYER_EMB_DIM,
+                                    sbz=batch)
+        return fill_(generator, GENERATOR_SALT)
+
+    def nayer_synth(self, epoch=NAYER_EPOCH, **kw):
+        a = {**NAYER, **kw}
+        ref = self.nayer
+        # The models its registry maps "wrn16_1" and "resnet8" to (its registry.py itself imports pandas, for
+        # dataset classes, so the two constructors are called directly).
+        teacher = fill_(ref.wresnet.wrn_16_1(num_classes=NUM_CLASSES), TEACHER_SALT).eval()
+        student = fill_(ref.resnet_tiny.resnet8(num_classes=NUM_CLASSES), STUDENT_SALT).eval()
+        synth = ref.nayer.NAYER(
+            teacher, student, self.nayer_generator(NAYER_B), num_classes=NUM_CLASSES, img_size=IMG_SHAPE,
+            g_steps=a["g_steps"], lr_g=a["lr_g"], synthesis_batch_size=NAYER_B, sample_batch_size=NAYER_B,
+            adv=a["adv"], bn=a["bn"], oh=a["oh"], save_dir=self.save_dir("nayer"),
+            normalizer=ref.datafree.utils.Normalizer(MEAN, STD), device="cpu", warmup=a["warmup"],
+            bn_mmt=a["bn_mmt"], g_life=a["g_life"], g_loops=a["g_loops"], gwp_loops=a["gwp_loops"])
+        synth.aug = synth.normalizer   # crop + flip -> identity
+        synth.ep = epoch
+        return synth
+
+    @staticmethod
+    def named_checksums(module):
+        return {name: checksums([value])[0] for name, value in module.state_dict().items()}
+
+    def nayer_values(self):
+        out = {}
+        # a. the generator's forward (train mode: batch statistics; eval mode: the filled running statistics) on
+        #    class-balanced targets 0..C-1, 0..C-1, ...
+        for batch in NAYER_FORWARD_BATCHES:
+            targets = torch.arange(batch) % NUM_CLASSES
+            for mode in ("train", "eval"):
+                generator = self.nayer_generator(batch).train(mode == "train")
+                with torch.no_grad():
+                    out[f"forward_{batch}_{mode}"] = checksums([generator(targets=targets)])
+        # b, c. one call of one loop (adversarial term on), then a second call (the BN momentum blending in). Only
+        # the losses are recorded from a second loop or call on: its parameters (and so its pool batch) are not
+        # reproducible at the tests' tolerance, not even by the reference against itself (see common.NAYER).
+        synth = self.nayer_synth()
+        out["full_steps"], pool, generators = self.nayer_synth_call(synth)
+        out["pool"] = checksums(pool)
+        out["generator"] = generators[0]
+        out["full_steps_call2"] = self.nayer_synth_call(synth, SEED + 1)[0]
+        for term, kw in NAYER_TERMS.items():
+            out[f"term_{term}"] = self.nayer_synth_call(self.nayer_synth(**kw))[0][0]
+        # c. a first call (counter 0): the generator rebuilt, warm-up's gwp_loops = 2 loops, no adversarial term
+        out["warmup_steps"], pool, generators = self.nayer_synth_call(self.nayer_synth(epoch=0))
+        assert len(pool) == 2
+        out["warmup_pool_loop1"] = checksums(pool[:1])
+        out["warmup_generator_loop1"] = generators[0]
+        # c. a call after warm-up with g_loops = 2 loops, the adversarial term alone
+        synth = self.nayer_synth(g_loops=2, **NAYER_TERMS["adv"])
+        out["loops2_steps"], pool, generators = self.nayer_synth_call(synth)
+        assert len(pool) == 2
+        out["loops2_pool_loop1"] = checksums(pool[:1])
+        out["loops2_generator_loop1"] = generators[0]
+        # d. the noisy layers re-drawn (re_init_le), and the whole generator rebuilt (reinit), from a filled one
+        generator = self.nayer_generator(NAYER_FORWARD_BATCHES[0])
+        torch.manual_seed(NAYER_REINIT_SEED)
+        generator.re_init_le()
+        out["re_init_le"] = self.named_checksums(generator)
+        torch.manual_seed(NAYER_REINIT_SEED)
+        out["reinit"] = self.named_checksums(generator.reinit())
+        return out
+
+    def nayer_synth_call(self, synth, seed=SEED):
+        """The total loss at every backward() of one synthesize() call (its prints silenced), the batches its loops
+        added to the pool (as synthesize() returns them, before the PNG quantisation) and the generator's
+        named_checksums when each was added (its pool's add() observed, not changed)."""
+        generators = []
+        add = synth.data_pool.add
+
+        def observed_add(imgs, *args, **kwargs):
+            generators.append(self.named_checksums(synth.generator))
+            return add(imgs, *args, **kwargs)
+
+        synth.data_pool.add = observed_add
+        self.losses.clear()
+        torch.manual_seed(seed)
+        random.seed(seed)
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = synth.synthesize()[0]
+        return list(self.losses), result["synthetic"], generators
+
+
 def loss_terms(values):
     """(name, value) of every recorded loss (not the parameter checksums)."""
     for method, entries in values.items():
@@ -381,7 +518,7 @@ def loss_terms(values):
                 yield f"kd_step.{key}.loss", value["loss"]
             elif isinstance(value, float):
                 yield f"{method}.{key}", value
-            elif key.startswith("full_steps"):
+            elif key.startswith("full_steps") or key.endswith("_steps"):
                 for i, v in enumerate(value):
                     yield f"{method}.{key}[{i}]", v
 
@@ -390,21 +527,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fast_datafree", required=True, help="checkout of zju-vipa/Fast-Datafree at 0dcecbc")
     parser.add_argument("--cmi", required=True, help="checkout of zju-vipa/CMI at 9e79fa9")
+    parser.add_argument("--nayer", required=True, help="checkout of tmtuan1307/NAYER at c6bedcd")
     parser.add_argument("--out", default=os.path.join(TESTS, "fixtures", "reference_values.json"))
     parser.add_argument("--allow_mismatch", action="store_true",
                         help="go on (with a warning) when a checkout is not the pinned commit")
     args = parser.parse_args()
     check_checkout("fast_datafree", args.fast_datafree, args.allow_mismatch)
     check_checkout("cmi", args.cmi, args.allow_mismatch)
+    check_checkout("nayer", args.nayer, args.allow_mismatch)
     torch.set_num_threads(1)   # one fixed reduction order
     patch_environment()
     # The DataLoaders the pool-based synthesizers build (never iterated here) ask for 4 workers.
     warnings.filterwarnings("ignore", message="This DataLoader will create")
     with tempfile.TemporaryDirectory() as workdir:
-        runs = Runs(args.fast_datafree, args.cmi, workdir)
+        runs = Runs(args.fast_datafree, args.cmi, args.nayer, workdir)
         values = {
             "_provenance": {"script": "tests/reference/make_reference_values.py",
                             "zju-vipa/Fast-Datafree": PINNED["fast_datafree"], "zju-vipa/CMI": PINNED["cmi"],
+                            "tmtuan1307/NAYER": PINNED["nayer"],
                             "torch": torch.__version__, "dtype": "float32", "device": "cpu"},
             "fast": runs.fast_values("fast"),
             "fast_meta": runs.fast_values("fast_meta"),
@@ -415,6 +555,7 @@ def main():
         }
         for method in ONLINE_WEIGHTS:
             values[method] = runs.online_values(method)
+        values["nayer"] = runs.nayer_values()
     zero = []
     for name, value in loss_terms(values):
         print(f"{name:32s} {value: .9g}")
