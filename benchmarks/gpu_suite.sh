@@ -61,7 +61,7 @@ step_ddp() {
 
 step_epoch_time() {
     # each run: old (fp32 eager, the previous default), new (frozen teacher + the flags), compiled (new + compile)
-    run "$PY" -m benchmarks.epoch_time --paths old,new --name gpu/epoch_time_fp32 &&
+    run "$PY" -m benchmarks.epoch_time --paths old,new --methods fast_meta,nayer --name gpu/epoch_time_fp32 &&
     run "$PY" -m benchmarks.epoch_time --paths old,new,compiled --fp16 --channels_last --name gpu/epoch_time_fp16_cl &&
     run "$PY" -m benchmarks.epoch_time --paths old,new,compiled --fp16 --bf16 --channels_last --name gpu/epoch_time_bf16_cl
 }

@@ -36,17 +36,19 @@ def write_summary(out):
         with open(path) as f:
             result = json.load(f)
         for r in result.get("rows", [result["result"]]):
-            rows.append(f"| {r.get('path', '-')} | {r['precision']} | {r['channels_last']} | {r['synthesis_s']} "
+            rows.append(f"| {r.get('method', 'fast_meta')} | {r.get('path', '-')} | {r['precision']} "
+                        f"| {r['channels_last']} | {r['synthesis_s']} "
                         f"| {r['pool_aug_s']} | {r['kd_s']} | {r['epoch_s']} | {r['floor_s']} "
                         f"| {r.get('compile_s', '-')} | {r.get('speedup_vs_old', '-')} | {r['peak_gpu_mib']} |")
     if rows:
         lines += ["",
-                  "One Fast-2 epoch, WRN-40-2 -> WRN-16-1, batch 256, 400 KD steps (benchmarks/epoch_time.py; "
-                  "old = fp32 eager plain teacher, speed-up over it with compile time spread over 220 epochs):",
+                  "One Fast-2 (fast_meta) or NAYER epoch, WRN-40-2 -> WRN-16-1, batch 256, 400 KD steps "
+                  "(benchmarks/epoch_time.py; old = fp32 eager plain teacher, speed-up over it with compile time "
+                  "spread over 220 epochs):",
                   "",
-                  "| path | precision | channels_last | synthesis s | pool+aug s | KD s | epoch s | floor s "
+                  "| method | path | precision | channels_last | synthesis s | pool+aug s | KD s | epoch s | floor s "
                   "| compile s | speed-up vs old | peak GPU MiB |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|", *rows]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows]
     methods = os.path.join(out, "fmnist_methods.md")
     if os.path.isfile(methods):
         lines += ["", "Every method at the CPU table's budget (results/gpu/fmnist_methods.md):", ""]

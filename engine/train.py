@@ -110,6 +110,21 @@ def fast_optimizer_kwargs(device):
     return {"fused": True} if device.type == "cuda" else {"foreach": True}
 
 
+_FUSED_ADAM = {}
+
+
+def adam_kwargs(device):
+    """Adam as one fused kernel per step where this torch has it for the device (CUDA; CPU since torch 2.4): the
+    synthesizers' generator steps, whose many small parameter tensors otherwise cost one pass per tensor and op."""
+    if device.type not in _FUSED_ADAM:
+        try:
+            torch.optim.Adam([torch.zeros(1, device=device, requires_grad=True)], fused=True)
+            _FUSED_ADAM[device.type] = True
+        except (RuntimeError, TypeError, ValueError):
+            _FUSED_ADAM[device.type] = False
+    return {"fused": True} if _FUSED_ADAM[device.type] else {"foreach": True}
+
+
 def wrap_ddp(model, device):
     """DistributedDataParallel around `model` when running under torchrun, else the model itself."""
     if not distributed.is_distributed():

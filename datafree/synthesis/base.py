@@ -6,6 +6,7 @@ import torch
 
 from engine import distributed
 from engine.datasets import load_image_folder
+from engine.train import adam_kwargs
 
 from .augment import Augment
 from .hooks import BNStatistics
@@ -45,18 +46,23 @@ class Synthesizer:
         kwargs = {k: getattr(args, k) for k in names if k not in common and k != "self" and hasattr(args, k)}
         return cls(**common, **kwargs)
 
+    def adam(self, params, lr, betas=(0.5, 0.999)):
+        """The synthesizers' Adam (fused where available: same update, fewer passes over memory)."""
+        return torch.optim.Adam(params, lr, betas=betas, **adam_kwargs(self.device))
+
     def autocast(self):
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     @contextlib.contextmanager
-    def synthesis_mode(self):
-        """Teacher and student in eval mode with frozen parameters: gradients flow only to the synthesizer."""
+    def synthesis_mode(self, student_train=False):
+        """Teacher and student in eval mode (the student in train mode if asked: NAYER's later loops) with frozen
+        parameters: gradients flow only to the synthesizer."""
         student_training = self.student.training
         frozen = [p for m in (self.teacher, self.student) for p in m.parameters() if p.requires_grad]
         self.teacher.eval()
-        self.student.eval()
+        self.student.train(student_train)
         for p in frozen:
             p.requires_grad_(False)
         try:
@@ -152,12 +158,12 @@ class InversionSynthesizer(Synthesizer):
             loss = loss + self.adv * loss_adv
         return loss, parts, t_logits
 
-    def optimize_batch(self, generate, optimizer, targets, after_backward):
+    def optimize_batch(self, generate, optimizer, targets, after_backward, student_train=False):
         """g_steps steps of the inversion objective on the images `generate()` returns (in [0, 1]);
         `after_backward(step)` runs between backward and the optimizer step. Returns the lowest-loss batch
         (BestBatch: the loss measured before that step's update, as the reference) and the last step's parts."""
         best = BestBatch()
-        with self.synthesis_mode():
+        with self.synthesis_mode(student_train):
             for step in range(self.g_steps):
                 x = generate()
                 loss, parts, _ = self.inversion_loss(self.augment(x), targets)

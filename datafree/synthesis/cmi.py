@@ -67,7 +67,7 @@ class CMISynthesizer(InversionSynthesizer):
         dim = self._instance_features_dim()
         self.bank = FeatureBank(bank_size, 2 * dim, self.device)
         self.head = ProjectionHead(dim, head_dim).to(self.device)
-        self.head_optimizer = torch.optim.Adam(self.head.parameters(), lr_g)
+        self.head_optimizer = self.adam(self.head.parameters(), lr_g, betas=(0.9, 0.999))
         self.local_view = random_resized_crop_flip
 
     def _instance_features_dim(self):
@@ -106,8 +106,7 @@ class CMISynthesizer(InversionSynthesizer):
         z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device, requires_grad=True)
         targets = self.random_targets(sort=True)
         self.generator.reinitialize()   # a fresh generator for every batch
-        optimizer = torch.optim.Adam([{"params": self.generator.parameters()}, {"params": [z]}], self.lr_g,
-                                     betas=(0.5, 0.999))
+        optimizer = self.adam([{"params": self.generator.parameters()}, {"params": [z]}], self.lr_g)
         best, best_features = BestBatch(), BestBatch()
         with self.synthesis_mode():
             for _ in range(self.g_steps):

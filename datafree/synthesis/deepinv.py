@@ -34,7 +34,7 @@ class DeepInvSynthesizer(InversionSynthesizer):
         self.epoch += 1
         v = torch.randn((self.synthesis_batch_size,) + self.img_shape, device=self.device, requires_grad=True)
         targets = self.random_targets(sort=True)
-        optimizer = torch.optim.Adam([v], self.lr_g, betas=(0.5, 0.99))
+        optimizer = self.adam([v], self.lr_g, betas=(0.5, 0.99))
         # The lowest-loss batch is kept for real (the reference keeps a view of v, i.e. the last batch).
         best = BestBatch()
         with self.synthesis_mode():

@@ -44,8 +44,7 @@ class FastSynthesizer(InversionSynthesizer):
         z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device, requires_grad=True)
         targets = self.random_targets()
         inner = self.inner_generator()
-        optimizer = torch.optim.Adam([{"params": inner.parameters()}, {"params": [z], "lr": self.lr_z}],
-                                     lr=self.lr_g, betas=(0.5, 0.999))
+        optimizer = self.adam([{"params": inner.parameters()}, {"params": [z], "lr": self.lr_z}], self.lr_g)
         best, parts = self.optimize_batch(lambda: inner(z), optimizer, targets,
                                           lambda step: self.after_inner_backward(inner, step))
         self.after_inner_loop(inner)

@@ -16,7 +16,7 @@ class FastMetaSynthesizer(FastSynthesizer):
         super().__init__(teacher, student, generator, **kwargs)
         self.is_maml, self.reptile_scale = is_maml, reptile_scale
         self.meta_params = list(self.generator.parameters())
-        self.meta_optimizer = torch.optim.Adam(self.meta_params, self.lr_g * self.g_steps, betas=(0.5, 0.999))
+        self.meta_optimizer = self.adam(self.meta_params, self.lr_g * self.g_steps)
 
     def inner_generator(self):
         return self.generator.clone()

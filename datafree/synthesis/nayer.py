@@ -47,12 +47,15 @@ class NayerSynthesizer(InversionSynthesizer):
         loops = self.gwp_loops if self.epoch < self.warmup else self.g_loops
         self.epoch += 1
         params = list(self.generator.parameters())
-        for _ in range(loops):
+        for loop in range(loops):
             self.generator.reset_noisy_layers()
             targets = self.balanced_targets()
-            optimizer = torch.optim.Adam(params, self.lr_g, betas=(0.5, 0.999))
+            optimizer = self.adam(params, self.lr_g)
+            # The reference sets the student to train mode at the end of each loop (eval only before the first):
+            # from the second loop on, its adversarial term sees batch statistics (and updates the running ones).
             best, parts = self.optimize_batch(lambda t=targets: self.generate(t), optimizer, targets,
-                                              lambda step: distributed.average_gradients(params))
+                                              lambda step: distributed.average_gradients(params),
+                                              student_train=loop > 0)
             self.pool.add(best.x)
         return {"images": best.x, "loss": best.loss, **parts}
 

@@ -38,7 +38,7 @@ class OnlineGeneratorSynthesizer(Synthesizer):
         self.weights = weights
         self.generator = generator.to(self.device).train()
         self.nz, self.g_steps = nz, g_steps
-        self.optimizer = torch.optim.Adam(self.generator.parameters(), lr_g, betas=(0.5, 0.999))
+        self.optimizer = self.adam(self.generator.parameters(), lr_g)
         self.bn_stats = BNStatistics(teacher, bn_mmt) if weights["bn"] > 0 else None
         # The activation term reads the features entering the teacher's last linear layer.
         classifier = [m for m in teacher.modules() if isinstance(m, nn.Linear)][-1:]
