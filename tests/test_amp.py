@@ -1,6 +1,7 @@
 """Mixed precision: --fp16 means bf16 autocast on CPU, for the KD steps and the (meta-)gradient synthesis."""
 import json
 
+import pytest
 import torch
 
 import datafree_kd
@@ -12,9 +13,10 @@ def test_unscaled_dtype_is_bf16_on_cpu_only_when_enabled():
     assert Precision(torch.device("cpu"), False).unscaled_dtype is None
 
 
-def test_fast_meta_with_fp16_and_channels_last_on_cpu_runs_an_epoch(tiny_data, tiny_teacher, tmp_path):
+@pytest.mark.parametrize("method", ["fast_meta", "nayer"])
+def test_fp16_and_channels_last_on_cpu_run_an_epoch(method, tiny_data, tiny_teacher, tmp_path):
     held = {}
-    flags = ["--method", "fast_meta", "--teacher", "resnet8", "--student", "resnet8", "--dataset", "fmnist",
+    flags = ["--method", method, "--teacher", "resnet8", "--student", "resnet8", "--dataset", "fmnist",
              "--teacher_ckpt", tiny_teacher, "--epochs", "1", "--batch_size", "16", "--synthesis_batch_size", "8",
              "--kd_steps", "2", "--ep_steps", "2", "--g_steps", "2", "--ngf", "8", "--lr", "0.05", "--lr_g", "1e-3",
              "--lr_z", "0.01", "--bn", "1", "--oh", "0.5", "--adv", "0.5", "--bn_mmt", "0.9", "--T", "20",

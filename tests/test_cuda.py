@@ -11,7 +11,7 @@ import torch
 import datafree_kd
 from datafree.synthesis import SYNTHESIZERS
 from datafree.synthesis.augment import Augment, Normalizer
-from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator
+from datafree.synthesis.generator import DeepGenerator, Generator, LargeGenerator, NoisyLayerGenerator
 from datafree.synthesis.pool import ImagePool
 
 pytestmark = [pytest.mark.cuda,
@@ -33,7 +33,9 @@ def test_every_synthesizer_keeps_its_tensors_on_the_gpu(method):
     cls = SYNTHESIZERS[method]
     kwargs = dict(num_classes=3, img_shape=(1, 8, 8), normalizer=Normalizer((0.5,), (0.5,)), device=CUDA,
                   synthesis_batch_size=8, batch_size=4, g_steps=2, adv=1.0, bn=1.0, oh=1.0)
-    if cls.needs_generator:
+    if getattr(cls, "label_conditioned", False):
+        kwargs.update(generator=NoisyLayerGenerator(torch.eye(3), 8, hidden=8, ngf=4, img_size=8, nc=1))
+    elif cls.needs_generator:
         kwargs.update(nz=8, generator=(LargeGenerator if cls.large_generator else Generator)(nz=8, ngf=4, img_size=8,
                                                                                              nc=1))
     if method == "cmi":

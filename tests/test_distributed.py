@@ -67,6 +67,19 @@ def test_fast_meta_on_two_ranks_keeps_generator_and_student_identical_and_resume
     assert len(list(tmp_path.rglob("summary.json"))) == 1
 
 
+def test_nayer_on_two_ranks_keeps_generator_and_student_identical(tiny_teacher, tmp_path):
+    """Rebuilt generators and re-drawn noisy layers (every call, every loop) come from rank 0; each rank synthesizes
+    a class-balanced share of the synthesis batch."""
+    save = tmp_path / "run"
+    flags = datafree_flags(save, tiny_teacher, epochs=2, extra=["--method", "nayer", "--g_loops", "2",
+                                                                "--gwp_loops", "2", "--g_life", "1"])
+    dumps = torchrun(tmp_path / "dump", "datafree_kd", flags)
+    assert_same_on_both_ranks(dumps, ["generator", "model"])
+    pool = pool_images(save)
+    assert len(pool) == 32   # 2 epochs x 2 loops x (4 images from each of 2 ranks)
+    assert not torch.equal(pool[:4], pool[4:8])
+
+
 def test_train_scratch_on_two_ranks(tmp_path):
     save = tmp_path / "run"
     flags = ["--model", "resnet8", "--dataset", "fmnist", "--epochs", "1", "-b", "64", "--lr", "0.05", "-j", "0",

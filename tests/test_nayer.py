@@ -182,8 +182,10 @@ def test_nayer_runs_end_to_end_with_a_data_free_embedding(tiny_data, tiny_teache
              "--teacher_ckpt", tiny_teacher, "--epochs", "2", "--warmup", "1", "--batch_size", "8",
              "--synthesis_batch_size", "10", "--kd_steps", "2", "--ep_steps", "2", "--g_steps", "2", "--ngf", "8",
              "--le_emb_size", "16", "--g_loops", "1", "--gwp_loops", "2", "--adv", "1.33", "--bn", "10",
-             "--oh", "0.5", "--label_emb", source, "-j", "0", "--seed", "0", "--save_dir", str(tmp_path)]
+             "--oh", "0.5", "--label_emb", source, "-j", "0", "--seed", "0", "--save_dir", str(tmp_path), "-p", "1"]
     datafree_kd.main(flags)
+    log = (tmp_path / "log.txt").read_text()   # -p 1 without a terminal: a progress line per KD step
+    assert "[kd] step 1/2 loss=" in log and "[kd] step 2/2 loss=" in log and "img/s ETA" in log
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["method"] == "nayer" and summary["epochs_done"] == 2
     ckpt = torch.load(tmp_path / "last.pth", weights_only=False)

@@ -336,13 +336,15 @@ def preempt_flags(save_dir, teacher, extra=()):
 
 
 @pytest.mark.parametrize("method,where", [("fast_meta", "kd"), ("fast_meta", "synthesis"), ("cmi", "kd"),
-                                          ("dfq", "kd")])
+                                          ("dfq", "kd"), ("nayer", "synthesis")])
 def test_sigterm_mid_epoch_then_resume_ends_bitwise_identical(method, where, tiny_data, tiny_teacher, tmp_path,
                                                               monkeypatch, capsys):
     """SIGTERM arrives during epoch 1 (the 3rd of 6 KD steps, or the 2nd of 4 syntheses); the run finishes that
     step, saves its mid-epoch state and exits 143; resumed, it ends exactly as a run that was never stopped."""
     import datafree.distill as distill
     flags = ["--method", method, "--adv", "1", "--cr", "0.5", "--g_steps", "2"]
+    if method == "nayer":   # two loops a call, a rebuild every other call: both cross the stop
+        flags += ["--g_loops", "2", "--gwp_loops", "2", "--g_life", "2"]
     datafree_kd.main(preempt_flags(tmp_path / "full", tiny_teacher, flags))
 
     counter = {"kd": 0, "synthesis": 0}
