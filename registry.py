@@ -16,7 +16,14 @@ from engine.memdata import TensorImages
 from engine.tiny_imagenet import FOLDER as TINY_IMAGENET_FOLDER
 from engine.tiny_imagenet import URL as TINY_IMAGENET_URL
 from engine.tiny_imagenet import TinyImageNet
-from engine.transfer_datasets import SmallImageNet, cub200, small_imagenet_batches, stanford_cars, stanford_dogs
+from engine.transfer_datasets import (
+    ImageFolder,
+    SmallImageNet,
+    cub200,
+    small_imagenet_batches,
+    stanford_cars,
+    stanford_dogs,
+)
 from models import MODEL_DICT
 
 NORMALIZE_DICT = {
@@ -194,7 +201,7 @@ def _image_folder(root, split, transform, name):
     if not os.path.isdir(path):
         raise UserError(f"dataset '{name}': no ImageFolder tree at {path} (expected {path}/<class>/<image>)")
     try:
-        return datasets.ImageFolder(path, transform=transform)
+        return ImageFolder(path, transform=transform)
     except FileNotFoundError as err:   # no class folders, or no images in them
         raise UserError(f"dataset '{name}': {err} (expected {path}/<class>/<image>)") from None
 

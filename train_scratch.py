@@ -74,7 +74,7 @@ def main(argv=None):
     def train_one(epoch, position, should_stop):
         loader = make_loader(train_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
         return train_epoch(train_model, loader, optimizer, run.device, run.precision, desc=f"epoch {epoch}",
-                           should_stop=should_stop, start=position)
+                           should_stop=should_stop, start=position, log_every=args.print_freq, log=run.logger.info)
 
     def finish_one(epoch, out):
         wall = wall_before + run.elapsed()

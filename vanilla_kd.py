@@ -114,7 +114,8 @@ def main(argv=None):
     def train_one(epoch, position, should_stop):
         loader = make_loader(transfer_dst, args.batch_size, True, args.workers, run.device, args.seed, epoch)
         return kd_epoch(kd_student, kd_teacher, loader, optimizer, run.device, run.precision, T=args.T, alpha=alpha,
-                        beta=args.beta, desc=f"epoch {epoch}", should_stop=should_stop, start=position)
+                        beta=args.beta, desc=f"epoch {epoch}", should_stop=should_stop, start=position,
+                        log_every=args.print_freq, log=run.logger.info)
 
     def finish_one(epoch, out):
         wall = wall_before + run.elapsed()

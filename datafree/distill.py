@@ -3,8 +3,8 @@ any step boundary and later continue from there exactly."""
 import time
 
 import torch
-from tqdm import tqdm
 
+from engine.progress import Progress
 from engine.train import kd_step
 
 
@@ -51,7 +51,9 @@ def distill_epoch(synthesizer, student, teacher, optimizer, precision, ep_steps,
         if not train_student:
             continue
         t0, sample_time = time.time(), 0.0
-        for step in tqdm(range(pos["step"] if resuming else 0, kd_steps), desc="kd", leave=False, disable=None):
+        first = pos["step"] if resuming else 0
+        progress = Progress(range(first, kd_steps), kd_steps, "kd", log_every, log, first)
+        for step in progress:
             if synthesizer.online:
                 _sync(device)
                 ts = time.time()
@@ -63,8 +65,7 @@ def distill_epoch(synthesizer, student, teacher, optimizer, precision, ep_steps,
             loss = kd_step(student, teacher, images, optimizer, precision, T=T, loss_fn=synthesizer.student_loss)
             loss_sum += loss
             count += 1
-            if log_every > 0 and step % log_every == 0 and log is not None:
-                log(f"[Train] Iter={step}/{kd_steps} loss={loss.item():.4f} lr={optimizer.param_groups[0]['lr']:.4f}")
+            progress.update(step, loss, images.shape[0])
             if step + 1 < kd_steps:
                 stopped = stop_here(r, step + 1, True)
             elif r + 1 < ep_steps // kd_steps:

@@ -11,12 +11,15 @@ from . import distributed, rundir
 from .checkpoint import make_folder, remove_stale_temps, trust_pickles
 from .device import Precision, describe_device, select_device
 from .errors import UserError, set_resume_hint
+from .images import SKIP_BAD_IMAGES
 from .logger import RunLogger
 
 
 def add_runtime_args(parser, save_dir_default):
     g = parser.add_argument_group("runtime")
     g.add_argument("--data_root", default="data")
+    g.add_argument("--skip_bad_images", action="store_true",
+                   help="skip unreadable image files (each logged) instead of stopping at the first one")
     g.add_argument("--save_dir", default=save_dir_default, help="everything the run writes goes here")
     g.add_argument("--resume", default="", type=str, metavar="PATH",
                    help="checkpoint to continue from; auto: the run folder's last checkpoint if there is one")
@@ -48,7 +51,9 @@ def add_runtime_args(parser, save_dir_default):
     g.add_argument("--val_subset", default=0, type=int, metavar="N",
                    help="evaluate on a fixed random N images of the test split (0: all; for CPU-sized schedules)")
     g.add_argument("--log_tag", default="")
-    g.add_argument("-p", "--print_freq", default=0, type=int, metavar="N", help="log training every N steps")
+    g.add_argument("-p", "--print_freq", default=0, type=int, metavar="N",
+                   help="without a terminal (a cluster log): a progress line (step, loss, images/s, ETA of the "
+                        "epoch) every N steps; 0: none")
     return g
 
 
@@ -65,6 +70,7 @@ def parse_args(parser, argv=None):
         if isinstance(value, float) and not math.isfinite(value):
             raise UserError(f"--{name} must be a finite number, got {value}")
     trust_pickles(getattr(args, "trust_checkpoint", False))
+    SKIP_BAD_IMAGES["enabled"] = getattr(args, "skip_bad_images", False)
     return args
 
 

@@ -4,11 +4,11 @@ import os
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
 from .errors import UserError
+from .images import SKIP_BAD_IMAGES, BadImageError, note_skipped, read_image
 
 IDX_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -74,11 +74,21 @@ class IdxImageDataset(Dataset):
 
 
 def load_image_folder(path, img_shape):
-    """Every .png/.jpg under `path`, resized to img_shape (C, H, W), as a float tensor in [0, 1]."""
+    """Every .png/.jpg under `path`, resized to img_shape (C, H, W), as a float tensor in [0, 1]. An unreadable
+    file ends with one line naming it, or is skipped and logged under --skip_bad_images."""
     files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names
                    if f.lower().endswith((".png", ".jpg", ".jpeg")))
     if not files:
         raise UserError(f"--cmi_init {path}: no .png/.jpg images found there")
     mode = "L" if img_shape[0] == 1 else "RGB"
-    images = [pil_to_tensor(Image.open(f).convert(mode).resize((img_shape[2], img_shape[1]))) for f in files]
+    images = []
+    for f in files:
+        try:
+            images.append(pil_to_tensor(read_image(f, mode).resize((img_shape[2], img_shape[1]))))
+        except BadImageError as err:
+            if not SKIP_BAD_IMAGES["enabled"]:
+                raise UserError(f"--cmi_init: {err}") from None
+            note_skipped(f)
+    if not images:
+        raise UserError(f"--cmi_init {path}: none of its {len(files)} images can be read")
     return torch.stack(images).float().div_(255)

@@ -32,6 +32,16 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
+def one_line(err):
+    """The message; for an error re-raised from a DataLoader worker (its text is the worker's traceback), the
+    original message only."""
+    text = str(err)
+    if "Original Traceback" in text:
+        last = text.strip().splitlines()[-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return text
+
+
 def cli_entry(main):
     """Wrap an entry point: a UserError ends the program with one line and exit code 2; Ctrl-C (130) and
     SIGTERM (143) end it with one line saying how to resume. Checkpoints are written atomically, so the last
@@ -42,7 +52,7 @@ def cli_entry(main):
         try:
             return main(*args, **kwargs)
         except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {one_line(err)}", file=sys.stderr)
             sys.exit(2)
         except Preempted as err:          # the state was saved before: say so and how to continue
             print(err.message, file=sys.stderr)

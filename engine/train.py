@@ -8,6 +8,7 @@ from tqdm import tqdm
 from . import distributed
 from .errors import UserError
 from .preemption import rng_state, skip_then_restore
+from .progress import Progress
 
 
 def kd_loss(student_logits, teacher_logits, T=1.0):
@@ -43,15 +44,18 @@ def evaluate(model, loader, device, precision=None, desc="eval"):
     return {"acc1": 100.0 * correct1 / max(n, 1), "acc5": 100.0 * correct5 / max(n, 1), "loss": loss_sum / max(n, 1)}
 
 
-def train_epoch(model, loader, optimizer, device, precision, desc="train", should_stop=None, start=None):
+def train_epoch(model, loader, optimizer, device, precision, desc="train", should_stop=None, start=None,
+                log_every=0, log=None):
     """One supervised epoch with cross-entropy. Returns mean loss and top-1 on the training batches, and `stopped`:
-    when `should_stop()` says so after a batch, the position, sums and random state to continue from (`start`)."""
+    when `should_stop()` says so after a batch, the position, sums and random state to continue from (`start`).
+    Without a terminal, `log` gets a progress line every `log_every` steps (engine.progress)."""
     model.train()
     sums = {k: torch.as_tensor(v, dtype=torch.float64, device=device)
             for k, v in (start["sums"] if start else {"n": 0, "correct": 0, "loss_sum": 0.0}).items()}
     stopped = None
-    for i, (images, targets) in enumerate(tqdm(skip_then_restore(loader, start), desc=desc, leave=False,
-                                               disable=None), start=start["batch"] if start else 0):
+    first = start["batch"] if start else 0
+    progress = Progress(skip_then_restore(loader, start), len(loader), desc, log_every, log, first)
+    for i, (images, targets) in enumerate(progress, start=first):
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         with precision.autocast():
             logits = model(images)
@@ -60,6 +64,7 @@ def train_epoch(model, loader, optimizer, device, precision, desc="train", shoul
         sums["loss_sum"] += loss.detach() * targets.numel()   # summed on the device: no host sync per step
         sums["correct"] += (logits.argmax(1) == targets).sum()
         sums["n"] += targets.numel()
+        progress.update(i, loss, targets.numel())
         if should_stop is not None and i + 1 < len(loader) and should_stop():
             stopped = {"batch": i + 1, "sums": {k: v.item() for k, v in sums.items()}, "rng": rng_state()}
             break
@@ -86,18 +91,20 @@ def kd_step(student, teacher, images, optimizer, precision, T=1.0, targets=None,
 
 
 def kd_epoch(student, teacher, loader, optimizer, device, precision, T=1.0, alpha=0.0, beta=1.0, desc="kd",
-             should_stop=None, start=None):
-    """One epoch of distillation over a real (or transfer-set) loader; stops and continues as train_epoch."""
+             should_stop=None, start=None, log_every=0, log=None):
+    """One epoch of distillation over a real (or transfer-set) loader; stops, continues and logs as train_epoch."""
     teacher.eval()
     total = start["sums"]["total"].to(device) if start else torch.zeros((), device=device)
     n = start["sums"]["n"] if start else 0
     stopped = None
-    for i, (images, targets) in enumerate(tqdm(skip_then_restore(loader, start), desc=desc, leave=False,
-                                               disable=None), start=start["batch"] if start else 0):
+    first = start["batch"] if start else 0
+    progress = Progress(skip_then_restore(loader, start), len(loader), desc, log_every, log, first)
+    for i, (images, targets) in enumerate(progress, start=first):
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         loss = kd_step(student, teacher, images, optimizer, precision, T, targets, alpha, beta)
         total += loss * targets.numel()
         n += targets.numel()
+        progress.update(i, loss, targets.numel())
         if should_stop is not None and i + 1 < len(loader) and should_stop():
             stopped = {"batch": i + 1, "sums": {"total": total, "n": n}, "rng": rng_state()}
             break

@@ -16,31 +16,43 @@ import zlib
 import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
+from torchvision import datasets
 
 from .errors import UserError
-
-
-def _rgb(path):
-    with open(path, "rb") as f:
-        return Image.open(f).convert("RGB")
+from .images import SKIP_BAD_IMAGES, first_readable, read_image
 
 
 class ImageFileList(Dataset):
-    """Images given as a list of file paths with integer labels."""
+    """Images given as a list of file paths with integer labels (unreadable files: engine.images)."""
 
     def __init__(self, paths, targets, transform=None):
         if len(paths) != len(targets):
             raise ValueError(f"{len(paths)} images but {len(targets)} labels")
         self.paths, self.targets, self.transform = list(paths), [int(t) for t in targets], transform
+        self.skip_bad = SKIP_BAD_IMAGES["enabled"]
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, i):
-        img = _rgb(self.paths[i])
+        return first_readable(self._item, i, len(self), self.skip_bad)
+
+    def _item(self, i):
+        img = read_image(self.paths[i])
         if self.transform is not None:
             img = self.transform(img)
         return img, self.targets[i]
+
+
+class ImageFolder(datasets.ImageFolder):
+    """torchvision's ImageFolder reading through engine.images (an unreadable file: one line, or skipped)."""
+
+    def __init__(self, root, transform=None):
+        super().__init__(root, transform=transform, loader=read_image)
+        self.skip_bad = SKIP_BAD_IMAGES["enabled"]
+
+    def __getitem__(self, i):
+        return first_readable(super().__getitem__, i, len(self), self.skip_bad)
 
 
 # ---------------------------------------------------------------------------------------- downsampled ImageNet
