@@ -82,7 +82,7 @@ def time_stages(synth, path, steps, device):
                 clock.append(time.perf_counter())
             x = generate()
             lap()
-            x_aug = synth.augment(x)
+            x_aug = synth.synthesis_view(x)
             lap()
             with synth.bn_stats.attached():
                 t_logits = synth.teacher(x_aug)

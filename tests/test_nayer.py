@@ -129,6 +129,24 @@ def make_synth(warmup=2, g_life=3, g_loops=2, gwp_loops=3, adv=1.0, batch=12):
                             warmup=warmup)
 
 
+@pytest.mark.parametrize("size, flip, jitter", [(32, True, False), (64, False, False), (224, False, True)])
+def test_synthesis_view_follows_the_reference_and_kd_batches_keep_crop_and_flip(size, flip, jitter):
+    """The reference flips synthesis batches for CIFAR only (not Tiny-ImageNet, not ImageNet) and jitters at 224 px;
+    KD batches come from the dataset's training transform, with a flip everywhere."""
+    gen_cls = NoisyLayerDeepGenerator if size > 64 else NoisyLayerGenerator
+    synth = NayerSynthesizer(small_teacher(), small_teacher(), gen_cls(torch.eye(10), 10, hidden=4, ngf=2,
+                                                                      img_size=size, nc=1),
+                             num_classes=10, img_shape=(1, size, size), normalizer=Normalizer((0.5,), (0.5,)),
+                             device=torch.device("cpu"), synthesis_batch_size=10, batch_size=10)
+    assert synth.synthesis_augment.flip is flip and synth.augment.flip is True
+    assert (synth.jitter is not None) is jitter
+    x = torch.rand(10, 1, size, size)
+    torch.manual_seed(0)
+    expected = synth.synthesis_augment(x)
+    torch.manual_seed(0)
+    assert torch.equal(synth.synthesis_view(x), expected)
+
+
 def test_balanced_targets_repeat_every_class_and_draw_the_rest():
     synth = make_synth(batch=25)
     torch.manual_seed(0)

@@ -158,6 +158,10 @@ class InversionSynthesizer(Synthesizer):
             loss = loss + self.adv * loss_adv
         return loss, parts, t_logits
 
+    def synthesis_view(self, x):
+        """What the teacher sees of a synthetic batch during synthesis: by default the KD batches' augmentation."""
+        return self.augment(x)
+
     def optimize_batch(self, generate, optimizer, targets, after_backward, student_train=False):
         """g_steps steps of the inversion objective on the images `generate()` returns (in [0, 1]);
         `after_backward(step)` runs between backward and the optimizer step. Returns the lowest-loss batch
@@ -166,7 +170,7 @@ class InversionSynthesizer(Synthesizer):
         with self.synthesis_mode(student_train):
             for step in range(self.g_steps):
                 x = generate()
-                loss, parts, _ = self.inversion_loss(self.augment(x), targets)
+                loss, parts, _ = self.inversion_loss(self.synthesis_view(x), targets)
                 best.update(loss, x)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -22,14 +22,18 @@ class NayerSynthesizer(InversionSynthesizer):
         self.generator = generator.to(self.device).train()
         self.g_steps, self.lr_g = g_steps, lr_g
         self.g_life, self.g_loops, self.gwp_loops = g_life, g_loops, gwp_loops
-        # The reference: crop + flip, but no flip for Tiny-ImageNet and ImageNet; at 224 px DeepInversion's roll +
-        # flip first (the jittered batch is also what enters the pool).
-        self.augment = Augment(self.normalizer, flip=self.img_shape[-1] < 64)
+        # The reference's synthesis view: crop + flip, but no flip for Tiny-ImageNet and ImageNet; at 224 px
+        # DeepInversion's roll + flip first (the jittered batch is also what enters the pool). KD batches keep the
+        # shared crop + flip (its dataset's training transform).
+        self.synthesis_augment = Augment(self.normalizer, flip=self.img_shape[-1] < 64)
         self.jitter = jitter_flip if self.img_shape[-1] > 64 else None
         distributed.broadcast_module_(self.generator)
 
     def adversarial_active(self):   # `ep > warmup` after the reference's increment: from call `warmup` on
         return self.adv > 0 and self.epoch > self.warmup
+
+    def synthesis_view(self, x):
+        return self.synthesis_augment(x)
 
     def balanced_targets(self):
         """Every class once per block of C rows (0..C-1 repeated), the remainder uniform at random at the end."""
