@@ -87,10 +87,15 @@ class Synthesizer:
         """Write what lives outside the checkpoint (the pool's new images); called before `state_dict()`."""
 
     def state_dict(self):
-        return {"epoch": self.epoch}
+        state = {"epoch": self.epoch}
+        if hasattr(self, "generator"):   # every generator-based method resumes its generator
+            state["generator"] = self.generator.state_dict()
+        return state
 
     def load_state_dict(self, state):
         self.epoch = state["epoch"]
+        if hasattr(self, "generator"):
+            self.generator.load_state_dict(state["generator"])
 
 
 class BestBatch:

@@ -127,12 +127,11 @@ class CMISynthesizer(InversionSynthesizer):
         return {"images": best.x, "loss": best.loss, **parts}
 
     def state_dict(self):
-        return {**super().state_dict(), "generator": self.generator.state_dict(), "head": self.head.state_dict(),
+        return {**super().state_dict(), "head": self.head.state_dict(),
                 "head_optimizer": self.head_optimizer.state_dict(), "bank": self.bank.state_dict()}
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
-        self.generator.load_state_dict(state["generator"])
         self.head.load_state_dict(state["head"])
         self.head_optimizer.load_state_dict(state["head_optimizer"])
         self.bank.load_state_dict(state["bank"])

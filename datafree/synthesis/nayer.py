@@ -62,10 +62,3 @@ class NayerSynthesizer(InversionSynthesizer):
                                               student_train=loop > 0)
             self.pool.add(best.x)
         return {"images": best.x, "loss": best.loss, **parts}
-
-    def state_dict(self):
-        return {**super().state_dict(), "generator": self.generator.state_dict()}
-
-    def load_state_dict(self, state):
-        super().load_state_dict(state)
-        self.generator.load_state_dict(state["generator"])

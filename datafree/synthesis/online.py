@@ -91,15 +91,13 @@ class OnlineGeneratorSynthesizer(Synthesizer):
         return self.normalizer(self.generator(z))
 
     def state_dict(self):
-        state = {**super().state_dict(), "generator": self.generator.state_dict(),
-                 "optimizer": self.optimizer.state_dict()}
+        state = {**super().state_dict(), "optimizer": self.optimizer.state_dict()}
         if self.bn_stats is not None:
             state["bn_stats"] = self.bn_stats.state_dict()
         return state
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
-        self.generator.load_state_dict(state["generator"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.bn_stats is not None:
             self.bn_stats.load_state_dict(state["bn_stats"])
