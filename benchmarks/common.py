@@ -1,28 +1,18 @@
 """Helpers for benchmark scripts: machine description, result table and JSON output."""
 import json
 import os
-import platform
 import subprocess
 import time
 
 import torch
 
+from engine.device import cpu_name
+
 
 def machine():
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    return f"{_cpu_name()}, {torch.get_num_threads()} threads"
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()} cpu"
+    return f"{cpu_name()}, {torch.get_num_threads()} threads"
 
 
 def commit():

@@ -143,6 +143,7 @@ def validity(report, seeds):
     unfinished = [f"{r['pair']}/{r['run']}/s{r['seed']}" for r in report.get("unfinished", [])]
     if unfinished:
         checks.append((False, f"{len(unfinished)} run(s) not finished: {', '.join(unfinished)}"))
+    checks += one_machine(report["teachers"] + rows)
     for pair in dict.fromkeys(r["pair"] for r in rows):
         in_pair = [r for r in rows if r["pair"] == pair]
         kd = [r for r in in_pair if r["run"] == "vanilla_kd"]
@@ -173,6 +174,28 @@ def validity(report, seeds):
                                f"{pair}: {ROW_LABELS[run]} gained {gain:.2f} points over the last quarter of its "
                                f"time (needs < {MAX_LAST_QUARTER_GAIN:.0f}: levelled off)"))
     return checks
+
+
+def machine_of(device):
+    """The machine in a summary's `device`: a GPU's name or 'cpu (MODEL, N threads)' -> MODEL; None when the run
+    predates the CPU model in its summary ('cpu (N threads)') or names no device."""
+    if not device:
+        return None
+    if not device.startswith("cpu ("):
+        return device
+    inner = device[len("cpu ("):].rstrip(")")
+    return inner.rsplit(",", 1)[0].strip() if "," in inner else None
+
+
+def one_machine(runs):
+    """Times are comparable only from one machine: every run that names its machine names the same one."""
+    machines = {machine_of(r.get("device")) for r in runs} - {None}
+    unnamed = sum(1 for r in runs if machine_of(r.get("device")) is None)
+    note = f" ({unnamed} run(s) predate the machine name in summary.json: not checked)" if unnamed else ""
+    if len(machines) > 1:
+        return [(False, "runs from more than one machine: " + "; ".join(sorted(machines)) + " (times are "
+                 "comparable only on one: rerun the other machine's rows)" + note)]
+    return [(True, f"one machine: {machines.pop()}{note}")] if machines else []
 
 
 def budget_table(report, budgets):

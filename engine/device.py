@@ -1,6 +1,7 @@
 """Device selection, mixed precision and seeding."""
 import contextlib
 import os
+import platform
 import random
 import warnings
 
@@ -28,9 +29,21 @@ def select_device(gpu):
 
 
 def describe_device(device):
+    """The machine a run used, as summary.json records it: the GPU's name, or the CPU's model and thread count."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_name()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 class Precision:

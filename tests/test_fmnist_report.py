@@ -172,3 +172,23 @@ def test_budget_table_wall_clock_speedup_curves_and_flatness(tmp_path):
     assert {r["speedup_wall"] for r in report["rows"] if r["run"] == "cmi"} == {1.0}   # 50.5 first at 240 s
     with Image.open(out + "_curves.png") as image:
         assert image.format == "PNG" and image.width > 500
+
+
+def test_runs_from_two_machines_fail_the_one_machine_check(tmp_path):
+    """Times compare only within one machine: summaries naming two CPU models fail; a run from before the model
+    was recorded ('cpu (2 threads)') is counted, not guessed."""
+    root = tmp_path / "run"
+    validity_fixture(root, 91.0, 86.0, 10.5, fast_seeds=(0, 1, 2))
+    for seed, device in ((0, "cpu (AMD EPYC, 2 threads)"), (1, "cpu (AMD EPYC, 2 threads)")):
+        path = root / "wrn" / "fast_meta-2" / f"s{seed}" / "summary.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "device": device}))
+    report = fmnist_report.main([str(root), "--out", str(tmp_path / "t"), "--seeds", "3"])
+    assert ((True, "one machine: AMD EPYC (4 run(s) predate the machine name in summary.json: not checked)")
+            in report["validity"])
+    path = root / "wrn" / "fast_meta-2" / "s2" / "summary.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "device": "cpu (Intel Xeon, 2 threads)"}))
+    with pytest.raises(SystemExit) as stop:
+        fmnist_report.main([str(root), "--out", str(tmp_path / "t"), "--seeds", "3"])
+    assert stop.value.code == 1
+    assert "runs from more than one machine: AMD EPYC; Intel Xeon" in open(tmp_path / "t.md").read()
+    assert fmnist_report.machine_of("NVIDIA H200") == "NVIDIA H200" and fmnist_report.machine_of(None) is None
