@@ -2,6 +2,7 @@
 import argparse
 import inspect
 import os
+import random
 import time
 
 import torch
@@ -33,6 +34,7 @@ from engine.cli import (
 )
 from engine.device import describe_device, seed_everything
 from engine.errors import UserError, cli_entry
+from engine.global_batch import global_batchnorm_
 from engine.guard import ensure_finite
 from engine.inference import kd_models
 from engine.loaders import make_loader
@@ -187,7 +189,7 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, run):
     if getattr(cls, "label_conditioned", False):
         emb = class_embeddings(args.label_emb, registry.canonical_dataset(args.dataset), num_classes, teacher)
         generator_cls = NoisyLayerDeepGenerator if img_shape[-1] > 64 else NoisyLayerGenerator
-        common["generator"] = generator_cls(emb, distributed.share_of(args.synthesis_batch_size),
+        common["generator"] = generator_cls(emb, args.synthesis_batch_size,
                                             hidden=args.le_emb_size, ngf=args.ngf, img_size=img_shape[-1],
                                             nc=img_shape[0])
     elif cls.needs_generator:
@@ -196,6 +198,8 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, run):
                          else Generator)
         common["generator"] = generator_cls(nz=nz, ngf=args.ngf, img_size=img_shape[-1], nc=img_shape[0])
         common["nz"] = nz
+    if run.world_size > 1 and "generator" in common:   # its BatchNorm sees the whole synthesis batch
+        global_batchnorm_(common["generator"])
     synthesizer = cls.from_args(args, **common)
     if hasattr(synthesizer, "pool"):   # checkpoints hold pool counts; the images go to append-only chunk files
         synthesizer.pool.attach_store(ChunkStore(pool_folder(args.save_dir)))
@@ -215,6 +219,9 @@ def main(argv=None, synthesizer_hook=None):
     config = run_config(args, RUN_KEYS, teacher_sha256=file_digest(args.teacher_ckpt))
     run = start_run(args, f"datafree-{args.method}", last_path := os.path.join(args.save_dir, "last.pth"))
     args.resume = distributed.broadcast_object(args.resume)   # `auto` must not resume on some nodes only
+    if run.world_size > 1:   # every batch is split over the ranks and computed as one (engine.global_batch)
+        share_random_stream(args, run)
+        global_batchnorm_(student)
     teacher = to_device(teacher, run, args.channels_last).eval().requires_grad_(False)
     student = to_device(student, run, args.channels_last)
     synthesizer = build_synthesizer(args, teacher, student, num_classes, img_shape, run)
@@ -235,6 +242,7 @@ def main(argv=None, synthesizer_hook=None):
     parts = dict(student=student, synthesizer=synthesizer, optimizer=optimizer, scheduler=scheduler)
     loop = EpochLoop(run, student, val_loader, args.epochs, last_path, os.path.join(args.save_dir, "best.pth"),
                      args.seed, lambda **extra: run_checkpoint(args, config, state, wall_start, parts, extra),
+                     rank_streams=False,
                      best_state=lambda: best_checkpoint(args, state, student), best_acc1=state["best_acc1"],
                      mid_epoch=mid_epoch, resume_path=args.resume, done=lambda: budget_spent(args, state))
 
@@ -254,6 +262,18 @@ def main(argv=None, synthesizer_hook=None):
                     + ("  (--time_budget spent)" if budget_spent(args, state) else ""))
     loop.close()
     return state
+
+
+def share_random_stream(args, run):
+    """Every rank draws the random numbers of the whole batch and keeps its rows: all need the same stream."""
+    for name in ("batch_size", "synthesis_batch_size"):
+        if getattr(args, name) < run.world_size:
+            raise UserError(f"--{name} {getattr(args, name)} is smaller than the {run.world_size} processes: batch "
+                            f"sizes are global (each process holds its rows); give at least {run.world_size}")
+    if args.seed is None:
+        args.seed = distributed.broadcast_object(random.randrange(2**31))
+        run.logger.info(f"no --seed: every rank uses seed {args.seed} (they must draw the same numbers)")
+        seed_everything(args.seed)
 
 
 FRESH_STATE = {"epoch": 0, "best_acc1": 0.0, "last_acc1": None, "last_acc5": None, "teacher_acc1": None,

@@ -4,6 +4,7 @@ import time
 
 import torch
 
+from engine import distributed
 from engine.progress import Progress
 from engine.train import kd_step
 
@@ -78,6 +79,6 @@ def distill_epoch(synthesizer, student, teacher, optimizer, precision, ep_steps,
         if stopped:
             stopped.update(synthesis_seconds=syn_time, kd_seconds=kd_time)
             break
-    kd_loss = (loss_sum / count).item() if count else float("nan")
+    kd_loss = distributed.all_reduce_mean_(loss_sum / count).item() if count else float("nan")   # every rank's
     return {"info": info, "synthesis_seconds": syn_time, "kd_seconds": kd_time, "kd_loss": kd_loss,
             "stopped": stopped}

@@ -25,17 +25,23 @@ class Normalizer:
         return x * std + mean
 
 
-def random_crop_flip(x, padding=4, flip=True):
+def per_sample(draw, n, rows=None):
+    """`draw(k)` random values for k samples: for the whole batch, this rank's rows kept, when `rows`
+    (engine.global_batch.Rows) says x holds one rank's rows of a batch split over ranks."""
+    return rows.take(draw(rows.total)) if rows is not None else draw(n)
+
+
+def random_crop_flip(x, padding=4, flip=True, rows=None):
     """Every sample gets its own zero-padded random crop (same size) and horizontal flip, in one gather per axis."""
     n, c, h, w = x.shape
     if padding > 0:
         x = torch.nn.functional.pad(x, (padding, padding, padding, padding))
     dev = x.device
-    oy = torch.randint(0, 2 * padding + 1, (n, 1), device=dev)
-    ox = torch.randint(0, 2 * padding + 1, (n, 1), device=dev)
+    oy = per_sample(lambda k: torch.randint(0, 2 * padding + 1, (k, 1), device=dev), n, rows)
+    ox = per_sample(lambda k: torch.randint(0, 2 * padding + 1, (k, 1), device=dev), n, rows)
     cols = torch.arange(w, device=dev).expand(n, w)
     if flip:
-        flipped = torch.rand(n, 1, device=dev) < 0.5
+        flipped = per_sample(lambda k: torch.rand(k, 1, device=dev), n, rows) < 0.5
         cols = torch.where(flipped, w - 1 - cols, cols)
     rows = oy + torch.arange(h, device=dev)
     cols = ox + cols

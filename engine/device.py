@@ -82,6 +82,11 @@ class Precision:
         self.scaler.update()
 
 
+def upcast(x):
+    """`x` in float32 for reductions and losses (autocast's bf16/fp16 outputs are upcast), float64 kept as is."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def seed_everything(seed):
     """Seed python, numpy and torch (all devices). `None` changes nothing."""
     if seed is None:

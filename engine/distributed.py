@@ -1,12 +1,7 @@
 """torchrun / DistributedDataParallel helpers. Single-process runs see world_size 1 and no-ops.
 
-Identical on every rank of a run: trained parameters (student by DDP, generator by all-reduced (meta-)gradients
-and a broadcast after each random re-initialisation), optimizer states, the image pool (all-gathered) and, at
-the end of every epoch, the student's BatchNorm buffers (rank 0's). Per rank by design: random streams (latent
-codes, targets, augmentation, pool sampling), everything computed from a rank's own share of a batch (BatchNorm
-batch statistics in the generator and in the teacher's BN loss, the inner generator copy of a meta step), and
-what accumulates from it: the generator's BatchNorm running buffers (never used: it always runs in training mode)
-and the teacher's BN-loss moving estimates (--bn_mmt; a resumed run restarts every rank from rank 0's)."""
+Every rank of a data-free run holds the same parameters, optimizer states, image pool and random stream;
+engine.global_batch says how a batch is split over the ranks and still computed as on one process."""
 import os
 
 import torch
@@ -53,15 +48,16 @@ def all_reduce_mean_(tensor):
     return tensor
 
 
-def average_gradients(params):
-    """Average .grad of `params` over ranks (one flat all-reduce)."""
+def sum_gradients(params):
+    """Sum .grad of `params` over ranks (one flat all-reduce): each rank's gradient is its rows' share of the
+    one-process gradient (engine.global_batch)."""
     if not is_distributed():
         return
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return
     flat = torch.cat([g.reshape(-1) for g in grads])
-    all_reduce_mean_(flat)
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
     offset = 0
     for g in grads:
         g.copy_(flat[offset:offset + g.numel()].view_as(g))
@@ -91,12 +87,6 @@ def broadcast_object(obj, src=0):
     box = [obj]
     dist.broadcast_object_list(box, src)
     return box[0]
-
-
-def share_of(total):
-    """This rank's share of a global batch size (global sizes mean the same as on one GPU)."""
-    n, r = world_size(), rank()
-    return total // n + (1 if r < total % n else 0)
 
 
 def cleanup():

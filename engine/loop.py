@@ -35,7 +35,8 @@ def resume_training(args, run, model, optimizer, scheduler, config, t_max):
 class EpochLoop:
     """`loop.run(start_epoch, train_one, finish_one)` runs epochs start_epoch..epochs-1:
 
-    - seeds each epoch with `epoch_seed` (when --seed is given);
+    - seeds each epoch with `epoch_seed` (when --seed is given), per rank, or alike on every rank when
+      `rank_streams` is False (a data-free run draws every batch whole on every rank: engine.global_batch);
     - `train_one(epoch, position, should_stop)` trains one epoch and returns a dict whose "stopped" is None, or the
       position to continue from when `should_stop()` said yes; `position` is that of a run stopped mid-epoch
       (with its random state under "rng"), for the first epoch of a resumed run only;
@@ -46,13 +47,14 @@ class EpochLoop:
     - `done()` True ends the run before `epochs` (a spent time budget)."""
 
     def __init__(self, run, model, val_loader, epochs, last_path, best_path, seed, checkpoint, best_state=None,
-                 best_acc1=0.0, mid_epoch=None, resume_path="", done=None):
+                 best_acc1=0.0, mid_epoch=None, resume_path="", done=None, rank_streams=True):
         self.run, self.model, self.val_loader, self.epochs = run, model, val_loader, epochs
         self.last_path, self.best_path, self.seed = last_path, best_path, seed
         self.checkpoint, self.best_state = checkpoint, best_state or checkpoint
         self.best_acc1, self.is_best, self.last, self.epoch = best_acc1, False, None, 0
         self.mid_epoch, self.resume_path = mid_epoch, resume_path
         self.done = done or (lambda: False)
+        self.rank_streams = rank_streams
         self.hint = f"continue with the same command and --resume auto (or --resume {last_path})"
 
     def last_good(self):
@@ -90,7 +92,7 @@ class EpochLoop:
                 position = continue_from(self.mid_epoch, run.rank, run.world_size, self.resume_path)
                 self.mid_epoch, self.epoch = None, epoch
                 if self.seed is not None:
-                    seed_everything(epoch_seed(self.seed, epoch, run.rank))
+                    seed_everything(epoch_seed(self.seed, epoch, run.rank if self.rank_streams else 0))
                 out = train_one(epoch, position, stop.requested)
                 if out["stopped"] is not None:
                     stopped = {"rng": rng_state(), **out["stopped"]}

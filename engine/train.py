@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import distributed
+from .device import upcast
 from .errors import UserError
 from .preemption import rng_state, skip_then_restore
 from .progress import Progress
@@ -14,8 +15,8 @@ from .progress import Progress
 def kd_loss(student_logits, teacher_logits, T=1.0):
     """Hinton KD: KL(softmax(t/T) || softmax(s/T)) * T^2, averaged over the batch (the reference's op sequence:
     at T = 20 the terms nearly cancel, and other float32 formulations differ from it by ~1e-5)."""
-    log_p_s = F.log_softmax(student_logits.float() / T, dim=1)
-    p_t = F.softmax(teacher_logits.float() / T, dim=1)
+    log_p_s = F.log_softmax(upcast(student_logits) / T, dim=1)
+    p_t = F.softmax(upcast(teacher_logits) / T, dim=1)
     return F.kl_div(log_p_s, p_t, reduction="batchmean") * (T * T)
 
 
@@ -37,7 +38,7 @@ def evaluate(model, loader, device, precision=None, desc="eval"):
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         with precision.autocast() if precision else torch.autocast(device.type, enabled=False):
             logits = model(images)
-        loss_sum += F.cross_entropy(logits.float(), targets, reduction="sum").item()
+        loss_sum += F.cross_entropy(upcast(logits), targets, reduction="sum").item()
         c1, c5 = topk_correct(logits, targets)
         correct1, correct5, n = correct1 + c1, correct5 + c5, n + targets.numel()
     model.train(was_training)
@@ -59,7 +60,7 @@ def train_epoch(model, loader, optimizer, device, precision, desc="train", shoul
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         with precision.autocast():
             logits = model(images)
-            loss = F.cross_entropy(logits.float(), targets)
+            loss = F.cross_entropy(upcast(logits), targets)
         precision.backward_step(loss, optimizer)
         sums["loss_sum"] += loss.detach() * targets.numel()   # summed on the device: no host sync per step
         sums["correct"] += (logits.argmax(1) == targets).sum()
@@ -85,7 +86,7 @@ def kd_step(student, teacher, images, optimizer, precision, T=1.0, targets=None,
         kd = loss_fn(s_logits, t_logits) if loss_fn is not None else kd_loss(s_logits, t_logits, T)
         loss = beta * kd
         if targets is not None and alpha > 0:
-            loss = loss + alpha * F.cross_entropy(s_logits.float(), targets)
+            loss = loss + alpha * F.cross_entropy(upcast(s_logits), targets)
     precision.backward_step(loss, optimizer)
     return loss.detach()
 

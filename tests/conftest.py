@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 import registry  # noqa: E402
-from helpers import make_blobs  # noqa: E402
+from helpers import make_blobs, tiny_teacher_checkpoint  # noqa: E402
 
 
 @pytest.fixture
@@ -27,21 +27,7 @@ def tiny_data(monkeypatch):
 @pytest.fixture
 def tiny_teacher(tmp_path):
     """A resnet8 teacher (1 channel, 10 classes) briefly trained on generated data, saved as a checkpoint."""
-    torch.manual_seed(0)
-    model = registry.get_model("resnet8", num_classes=10, in_channels=1)
-    data = make_blobs(256, seed=2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    model.train()
-    for _ in range(3):
-        for i in range(0, 256, 64):
-            x, y = data.tensors[0][i:i + 64], data.tensors[1][i:i + 64]
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    path = tmp_path / "fmnist_resnet8.pth"
-    torch.save({"state_dict": model.state_dict()}, path)
-    return str(path)
+    return tiny_teacher_checkpoint(tmp_path / "fmnist_resnet8.pth")
 
 
 def pytest_configure(config):

@@ -15,6 +15,25 @@ def make_blobs(n, num_classes=4, channels=1, size=32, seed=0):
     return TensorDataset(x, y)
 
 
+def tiny_teacher_checkpoint(path):
+    """A resnet8 teacher (1 channel, 10 classes) briefly trained on generated data, saved to `path`."""
+    import registry
+    torch.manual_seed(0)
+    model = registry.get_model("resnet8", num_classes=10, in_channels=1)
+    data = make_blobs(256, seed=2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    model.train()
+    for _ in range(3):
+        for i in range(0, 256, 64):
+            x, y = data.tensors[0][i:i + 64], data.tensors[1][i:i + 64]
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    torch.save({"state_dict": model.state_dict()}, path)
+    return str(path)
+
+
 def small_classifier(seed):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),

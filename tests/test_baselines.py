@@ -13,6 +13,7 @@ from datafree.synthesis.augment import Normalizer
 from engine.datasets import load_image_folder
 from engine.device import Precision
 from engine.errors import UserError
+from engine.global_batch import Rows
 from engine.train import kd_loss
 from helpers import pool_images, small_classifier
 
@@ -89,17 +90,17 @@ def test_activation_term_is_minus_mean_absolute_feature():
 
 def test_contrastive_term_prefers_the_positive_pair_and_splits_current_and_cached_rows():
     local = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])      # 2 current rows + 1 cached row
-    aligned = losses.contrastive_loss(local, local.clone(), 2, 0.2)
-    swapped = losses.contrastive_loss(local, local[[1, 0, 2]], 2, 0.2)
+    aligned = losses.contrastive_loss(local, local.clone(), Rows(2), 0.2)
+    swapped = losses.contrastive_loss(local, local[[1, 0, 2]], Rows(2), 0.2)
     assert aligned.item() < 0.1 < swapped.item()
     # Hand-computed: logits (1/T) * local @ local.T with T = 0.2, targets (0, 1, 2); the current rows' mean plus
     # the cached row's mean.
     logits = torch.tensor([[5.0, 0.0, -5.0], [0.0, 5.0, 0.0], [-5.0, 0.0, 5.0]])
     per_row = F.cross_entropy(logits, torch.tensor([0, 1, 2]), reduction="none")
     assert aligned.item() == pytest.approx((per_row[:2].mean() + per_row[2]).item(), rel=1e-5)
-    assert losses.contrastive_loss(local, local, 3, 0.2).item() == pytest.approx(per_row.mean().item(), rel=1e-5)
+    assert losses.contrastive_loss(local, local, Rows(3), 0.2).item() == pytest.approx(per_row.mean().item(), rel=1e-5)
     a, g = local.clone().requires_grad_(), local.clone().requires_grad_()
-    losses.contrastive_loss(a, g, 2, 0.2).backward()
+    losses.contrastive_loss(a, g, Rows(2), 0.2).backward()
     assert a.grad.abs().sum() > 0 and g.grad is None      # the global side is a fixed target
 
 

@@ -53,7 +53,7 @@ def test_fast_meta_on_two_ranks_keeps_generator_and_student_identical_and_resume
     assert ckpt["epoch"] == 2
     pool = pool_images(save)
     assert len(pool) == 16   # 2 epochs x (4 images from each of 2 ranks)
-    assert not torch.equal(pool[:4], pool[4:8])   # each rank synthesized its own share
+    assert not torch.equal(pool[:4], pool[4:8])   # rank 0's rows, then rank 1's
     first_generator = dumps[0]["generator"]
 
     dumps = torchrun(tmp_path / "dump", "datafree_kd",
@@ -69,7 +69,7 @@ def test_fast_meta_on_two_ranks_keeps_generator_and_student_identical_and_resume
 
 def test_nayer_on_two_ranks_keeps_generator_and_student_identical(tiny_teacher, tmp_path):
     """Rebuilt generators and re-drawn noisy layers (every call, every loop) come from rank 0; each rank synthesizes
-    a class-balanced share of the synthesis batch."""
+    its rows of the class-balanced synthesis batch."""
     save = tmp_path / "run"
     flags = datafree_flags(save, tiny_teacher, epochs=2, extra=["--method", "nayer", "--g_loops", "2",
                                                                 "--gwp_loops", "2", "--g_life", "1"])

@@ -136,7 +136,7 @@ def fast(method, **kw):
     if method == "fast":
         args.pop("is_maml")
     synth = SYNTHESIZERS[method](teacher, student, generator(), **common(), **args)
-    synth.augment = synth.normalizer      # the reference's crop + flip, made the identity on both sides
+    synth.augment = lambda x, rows=None: synth.normalizer(x)   # crop + flip: identity on both sides
     return synth
 
 
@@ -263,7 +263,7 @@ def nayer(epoch=inputs.NAYER_EPOCH, **kw):
     args.update(kw)
     sizes = dict(synthesis_batch_size=inputs.NAYER_B, batch_size=inputs.NAYER_B)
     synth = SYNTHESIZERS["nayer"](teacher, student, nayer_generator(inputs.NAYER_B), **{**common(), **sizes}, **args)
-    synth.synthesis_augment = synth.normalizer   # the reference's crop + flip, made the identity on both sides
+    synth.synthesis_augment = lambda x, rows=None: synth.normalizer(x)   # crop + flip: identity on both sides
     synth.epoch = epoch
     added, add = [], synth.pool.add
 

@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from engine.augment import Normalizer, random_crop_flip  # noqa: F401  (re-exported)
+from engine.augment import Normalizer, per_sample, random_crop_flip  # noqa: F401  (re-exported)
 
 
 def resized_crop(x, boxes, flip=None):
@@ -28,18 +28,18 @@ def resized_crop(x, boxes, flip=None):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def random_resized_crop_flip(x, scale=(0.25, 1.0), ratio=(3 / 4, 4 / 3)):
+def random_resized_crop_flip(x, scale=(0.25, 1.0), ratio=(3 / 4, 4 / 3), rows=None):
     """CMI's local view: per sample a box of area fraction U(scale) and log-uniform aspect ratio (clipped to the
     image), at a uniform position, resized to the input size, then a horizontal flip with probability 1/2."""
     n, _, h, w = x.shape
     dev = x.device
-    area = h * w * torch.empty(n, device=dev).uniform_(*scale)
-    log_r = torch.empty(n, device=dev).uniform_(math.log(ratio[0]), math.log(ratio[1]))
+    area = h * w * per_sample(lambda k: torch.empty(k, device=dev).uniform_(*scale), n, rows)
+    log_r = per_sample(lambda k: torch.empty(k, device=dev).uniform_(math.log(ratio[0]), math.log(ratio[1])), n, rows)
     bw = (area * log_r.exp()).sqrt().round().clamp(1, w)
     bh = (area / log_r.exp()).sqrt().round().clamp(1, h)
-    x0 = (torch.rand(n, device=dev) * (w - bw + 1)).floor()
-    y0 = (torch.rand(n, device=dev) * (h - bh + 1)).floor()
-    flip = torch.rand(n, device=dev) < 0.5
+    x0 = (per_sample(lambda k: torch.rand(k, device=dev), n, rows) * (w - bw + 1)).floor()
+    y0 = (per_sample(lambda k: torch.rand(k, device=dev), n, rows) * (h - bh + 1)).floor()
+    flip = per_sample(lambda k: torch.rand(k, device=dev), n, rows) < 0.5
     return resized_crop(x, torch.stack([x0, y0, bw, bh], 1), flip)
 
 
@@ -58,5 +58,5 @@ class Augment:
     def __init__(self, normalizer, padding=4, flip=True):
         self.normalizer, self.padding, self.flip = normalizer, padding, flip
 
-    def __call__(self, x):
-        return self.normalizer(random_crop_flip(x, self.padding, self.flip))
+    def __call__(self, x, rows=None):
+        return self.normalizer(random_crop_flip(x, self.padding, self.flip, rows))

@@ -4,8 +4,8 @@ import inspect
 
 import torch
 
-from engine import distributed
 from engine.datasets import load_image_folder
+from engine.global_batch import Rows, report
 from engine.train import adam_kwargs
 
 from .augment import Augment
@@ -29,9 +29,9 @@ class Synthesizer:
         self.num_classes, self.img_shape = num_classes, tuple(img_shape)
         self.normalizer, self.device = normalizer, device
         self.augment = Augment(normalizer)
-        # Global batch sizes are split over the ranks of a distributed run.
-        self.synthesis_batch_size = distributed.share_of(synthesis_batch_size)
-        self.sample_batch_size = distributed.share_of(batch_size)
+        # Batch sizes are global: under torchrun each rank holds its rows of every batch (engine.global_batch).
+        self.synthesis_batch_size, self.batch_size = synthesis_batch_size, batch_size
+        self.rows = Rows(synthesis_batch_size)
         self.autocast_dtype = autocast_dtype
         self.warmup = warmup
         self.epoch = 0
@@ -72,10 +72,16 @@ class Synthesizer:
                 p.requires_grad_(True)
             self.student.train(student_training)
 
-    def random_targets(self, n=None, sort=False):
-        """Uniform class targets; sorted (as CMI and DeepInversion do, for tidy image grids) when asked."""
-        targets = torch.randint(0, self.num_classes, (n or self.synthesis_batch_size,), device=self.device)
-        return targets.sort()[0] if sort else targets
+    def random_targets(self, sort=False):
+        """This rank's rows of uniform class targets for the synthesis batch; sorted (as CMI and DeepInversion
+        do, for tidy image grids) when asked."""
+        targets = torch.randint(0, self.num_classes, (self.synthesis_batch_size,), device=self.device)
+        return self.rows.take(targets.sort()[0] if sort else targets)
+
+    def randn(self, *shape, rows=None):
+        """This rank's rows of a standard-normal tensor drawn for the whole batch (`rows`: the synthesis batch's)."""
+        rows = rows or self.rows
+        return rows.take(torch.randn(rows.total, *shape, device=self.device))
 
     def synthesize(self):
         raise NotImplementedError
@@ -141,18 +147,19 @@ class InversionSynthesizer(Synthesizer):
         return self.adv > 0
 
     def inversion_loss(self, x_aug, targets):
-        """x_aug: the normalised, augmented batch the teacher sees. Returns (loss, parts, teacher logits)."""
+        """x_aug: this rank's rows of the normalised, augmented batch the teacher sees. Returns (this rank's
+        share of the loss, the shares of its parts, teacher logits); `report()` sums shares over ranks."""
         with self.autocast(), self.bn_stats.attached():
             t_logits = self.teacher(x_aug)
         loss_bn = self.bn_stats.loss()
-        loss_oh = one_hot_loss(t_logits, targets)
+        loss_oh = self.rows.mean_share(one_hot_loss(t_logits, targets))
         parts = {"loss_bn": loss_bn.detach(), "loss_oh": loss_oh.detach()}
         loss_adv = None
         if self.adversarial_active():
             student_hooks = self.student_bn_stats.attached() if self.student_bn_stats else contextlib.nullcontext()
             with self.autocast(), student_hooks:
                 s_logits = self.student(x_aug)
-            loss_adv = self.adversarial(s_logits, t_logits)
+            loss_adv = self.rows.mean_share(self.adversarial(s_logits, t_logits))
             parts["loss_adv"] = loss_adv.detach()
             if self.student_bn_stats:
                 student_bn = self.student_bn_stats.loss()
@@ -165,18 +172,20 @@ class InversionSynthesizer(Synthesizer):
 
     def synthesis_view(self, x):
         """What the teacher sees of a synthetic batch during synthesis: by default the KD batches' augmentation."""
-        return self.augment(x)
+        return self.augment(x, self.rows)
 
     def optimize_batch(self, generate, optimizer, targets, after_backward, student_train=False):
         """g_steps steps of the inversion objective on the images `generate()` returns (in [0, 1]);
         `after_backward(step)` runs between backward and the optimizer step. Returns the lowest-loss batch
-        (BestBatch: the loss measured before that step's update, as the reference) and the last step's parts."""
+        (BestBatch: the loss measured before that step's update, as the reference) and the last step's parts,
+        both of the whole batch (every rank keeps the same step)."""
         best = BestBatch()
         with self.synthesis_mode(student_train):
             for step in range(self.g_steps):
                 x = generate()
                 loss, parts, _ = self.inversion_loss(self.synthesis_view(x), targets)
-                best.update(loss, x)
+                parts = report({"loss": loss, **parts})
+                best.update(parts.pop("loss"), x)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 after_backward(step)
@@ -185,7 +194,10 @@ class InversionSynthesizer(Synthesizer):
         return best, parts
 
     def sample(self):
-        return self.augment(self.pool.sample(self.sample_batch_size))
+        """This rank's rows of the next KD batch (drawn from the pool for the whole batch)."""
+        idx = self.pool.next_indices(self.batch_size)
+        rows = Rows(len(idx))
+        return self.augment(self.pool.images_at(rows.take(idx)), rows)
 
     def persist(self):
         self.pool.persist()

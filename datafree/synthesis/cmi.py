@@ -8,6 +8,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from engine import distributed
+from engine.device import upcast
+from engine.global_batch import report
+
 from .augment import random_resized_crop_flip
 from .base import BestBatch, InversionSynthesizer
 from .hooks import FeatureHooks
@@ -77,11 +81,11 @@ class CMISynthesizer(InversionSynthesizer):
 
     def instance_features(self):
         """Per-sample channel means of every hooked input, concatenated."""
-        return torch.cat([f.float().mean(dim=(2, 3)) for f in self.features.features], dim=1)
+        return torch.cat([upcast(f).mean(dim=(2, 3)) for f in self.features.features], dim=1)
 
     def views(self, x):
         """(global view, local view), both normalised."""
-        return self.augment(x), self.normalizer(self.local_view(x))
+        return self.augment(x, self.rows), self.normalizer(self.local_view(x, rows=self.rows))
 
     def step_loss(self, x, targets):
         """One step's loss on generator output x. Returns (loss, parts, (local, global) features)."""
@@ -95,15 +99,17 @@ class CMISynthesizer(InversionSynthesizer):
                 self.teacher(local_view)
             local_f = self.instance_features()
         cached_local, cached_global = self.bank.sample(self.n_neg).chunk(2, dim=1)
-        proj = self.head(torch.cat([local_f, cached_local, global_f, cached_global]))
-        proj_local, proj_global = proj.chunk(2)
-        loss_cr = contrastive_loss(proj_local, proj_global, len(x), self.cr_T)
+        # every rank's global views are the candidates (targets only: no gradient flows through them)
+        all_global_f = distributed.all_gather_cat(global_f.detach()) if self.rows.sharded else global_f
+        proj = self.head(torch.cat([local_f, cached_local, all_global_f, cached_global]))
+        proj_local, proj_global = proj.split([len(local_f) + len(cached_local), len(all_global_f) + len(cached_global)])
+        loss_cr = contrastive_loss(proj_local, proj_global, self.rows, self.cr_T)
         parts["loss_cr"] = loss_cr.detach()
         return loss + self.cr * loss_cr, parts, torch.cat([local_f, global_f], dim=1).detach()
 
     def synthesize(self):
         self.epoch += 1
-        z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device, requires_grad=True)
+        z = self.randn(self.nz).requires_grad_()
         targets = self.random_targets(sort=True)
         self.generator.reinitialize()   # a fresh generator for every batch
         optimizer = self.adam([{"params": self.generator.parameters()}, {"params": [z]}], self.lr_g)
@@ -112,16 +118,19 @@ class CMISynthesizer(InversionSynthesizer):
             for _ in range(self.g_steps):
                 x = self.generator(z)
                 loss, parts, feats = self.step_loss(x, targets)
+                parts = report({"loss": loss, **parts})
+                total = parts.pop("loss")
                 if feats is not None:
-                    best_features.update(loss, feats)
-                best.update(loss, x)
+                    best_features.update(total, feats)
+                best.update(total, x)
                 optimizer.zero_grad(set_to_none=True)
                 self.head_optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                distributed.sum_gradients(list(self.generator.parameters()) + list(self.head.parameters()))
                 optimizer.step()
                 self.head_optimizer.step()
-        if best_features.x is not None:
-            self.bank.add(best_features.x)
+        if best_features.x is not None:   # every rank's rows, in batch order
+            self.bank.add(distributed.all_gather_cat(best_features.x))
         self.bn_stats.update_moving()
         self.pool.add(best.x)
         return {"images": best.x, "loss": best.loss, **parts}

@@ -4,9 +4,19 @@ The pixels live in normalised space; each step the whole batch is rolled and may
 L = bn * (L_bn(teacher) - 0.001 * L_bn(student)) + oh * CE + adv * (-JS at T=3) + tv * TV + l2 * ||v||_2."""
 import torch
 
+from engine import distributed
+from engine.global_batch import all_sum, report, stat_share
+
 from .augment import jitter_flip
 from .base import BestBatch, InversionSynthesizer
 from .losses import js_adversarial_loss, total_variation
+
+
+def vector_norm(v):
+    """||v||_2 of the whole batch (every rank's rows)."""
+    if not distributed.is_distributed():
+        return torch.linalg.vector_norm(v)
+    return all_sum(v.pow(2).sum()).sqrt()
 
 
 class DeepInvSynthesizer(InversionSynthesizer):
@@ -23,16 +33,16 @@ class DeepInvSynthesizer(InversionSynthesizer):
         """The loss of one step on normalised pixels v (the reference's objective), with its parts."""
         loss, parts, _ = self.inversion_loss(self.jitter(v), targets)
         if self.tv > 0:
-            parts["loss_tv"] = total_variation(v)
+            parts["loss_tv"] = self.rows.mean_share(total_variation(v))
             loss = loss + self.tv * parts["loss_tv"]
         if self.l2 > 0:
-            parts["loss_l2"] = torch.linalg.vector_norm(v)
+            parts["loss_l2"] = stat_share(vector_norm(v))
             loss = loss + self.l2 * parts["loss_l2"]
         return loss, {k: t.detach() for k, t in parts.items()}
 
     def synthesize(self):
         self.epoch += 1
-        v = torch.randn((self.synthesis_batch_size,) + self.img_shape, device=self.device, requires_grad=True)
+        v = self.randn(*self.img_shape).requires_grad_()
         targets = self.random_targets(sort=True)
         optimizer = self.adam([v], self.lr_g, betas=(0.5, 0.99))
         # The lowest-loss batch is kept for real (the reference keeps a view of v, i.e. the last batch).
@@ -40,7 +50,8 @@ class DeepInvSynthesizer(InversionSynthesizer):
         with self.synthesis_mode():
             for _ in range(self.g_steps):
                 loss, parts = self.step_loss(v, targets)
-                best.update(loss, v)
+                parts = report({"loss": loss, **parts})
+                best.update(parts.pop("loss"), v)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

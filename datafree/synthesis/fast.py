@@ -1,5 +1,4 @@
 """Fast synthesis without meta learning: one persistent generator, updated directly by the inner loop."""
-import torch
 
 from engine import distributed
 
@@ -26,7 +25,7 @@ class FastSynthesizer(InversionSynthesizer):
         return self.generator
 
     def after_inner_backward(self, inner, step):
-        distributed.average_gradients(list(inner.parameters()))
+        distributed.sum_gradients(list(inner.parameters()))   # every rank's rows: the whole batch's gradient
 
     def after_inner_loop(self, inner):
         pass
@@ -41,7 +40,7 @@ class FastSynthesizer(InversionSynthesizer):
     def synthesize(self):
         self.epoch += 1
         self.maybe_reset()
-        z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device, requires_grad=True)
+        z = self.randn(self.nz).requires_grad_()
         targets = self.random_targets()
         inner = self.inner_generator()
         optimizer = self.adam([{"params": inner.parameters()}, {"params": [z], "lr": self.lr_z}], self.lr_g)

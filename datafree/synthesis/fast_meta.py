@@ -1,8 +1,6 @@
 """Fast meta synthesis (the paper's method): inner steps on a copy of a meta generator, then a meta step."""
 import torch
 
-from engine import distributed
-
 from .fast import FastSynthesizer
 
 
@@ -22,6 +20,7 @@ class FastMetaSynthesizer(FastSynthesizer):
         return self.generator.clone()
 
     def after_inner_backward(self, inner, step):
+        super().after_inner_backward(inner, step)   # the inner copy takes the whole batch's steps on every rank
         if not self.is_maml:
             return
         if step == 0:
@@ -40,8 +39,7 @@ class FastMetaSynthesizer(FastSynthesizer):
                 p.grad = self.reptile_scale * (p - fast)
         self.meta_step()
 
-    def meta_step(self):
-        distributed.average_gradients(self.meta_params)
+    def meta_step(self):   # the meta-gradient is already the whole batch's (the same on every rank)
         self.meta_optimizer.step()
 
     def state_dict(self):

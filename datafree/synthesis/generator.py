@@ -61,7 +61,8 @@ class _LinearStemGenerator(nn.Module):
             distributed.broadcast_module_(layer)
 
     def reinitialize(self):
-        """CMI's per-batch restart: conv/linear weights N(0, 0.02), BN weights N(1, 0.02), biases 0."""
+        """CMI's per-batch restart: conv/linear weights N(0, 0.02), BN weights N(1, 0.02), biases 0 (rank 0's on
+        every rank)."""
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.normal_(m.weight, 0.0, 0.02)
@@ -71,6 +72,7 @@ class _LinearStemGenerator(nn.Module):
                 continue
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+        distributed.broadcast_module_(self)
 
     def reset_bn(self):
         bns = [m for m in self.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -118,7 +120,7 @@ class NoisyLayerGenerator(nn.Module):
         factor = 2 ** self.upsamplings
         check_size(type(self), img_size, factor)
         num_classes, dim = class_embeddings.shape
-        self.register_buffer("label_emb", torch.as_tensor(class_embeddings, dtype=torch.float32).clone(),
+        self.register_buffer("label_emb", torch.as_tensor(class_embeddings, dtype=torch.get_default_dtype()).clone(),
                              persistent=False)
         self.rows_per_layer, self.init_size = num_classes, img_size // factor
         # Registration order = the reference's construction order, so reinit() draws the same numbers.
@@ -131,11 +133,18 @@ class NoisyLayerGenerator(nn.Module):
     def trunk(ngf, nc):
         return upsampling_trunk([nn.BatchNorm2d(ngf * 2)], [ngf * 2, ngf * 2, ngf], nc)
 
-    def forward(self, targets):
+    def forward(self, targets, first_row=0):
+        """`targets` are rows first_row.. of the batch (one rank's block under torchrun): each row goes through the
+        noisy layer of its row in the whole batch."""
         e = self.n1(self.label_emb[targets])
         n, last = self.rows_per_layer, len(self.le1) - 1
-        v = torch.cat([layer(e[i * n:(i + 1) * n if i < last else None]) for i, layer in enumerate(self.le1)])
-        out = self.l1(v)
+        blocks = []
+        for i, layer in enumerate(self.le1):
+            start = max(i * n - first_row, 0)
+            stop = len(e) if i == last else min((i + 1) * n - first_row, len(e))
+            if start < stop:
+                blocks.append(layer(e[start:stop]))
+        out = self.l1(torch.cat(blocks))
         return self.conv_blocks(out.view(out.shape[0], -1, self.init_size, self.init_size))
 
     def reset_noisy_layers(self):

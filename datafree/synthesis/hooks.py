@@ -4,9 +4,13 @@ import contextlib
 import torch
 import torch.nn as nn
 
+from engine.device import upcast
+from engine.global_batch import mean_var, stat_share
+
 
 class BNStatHook:
-    """For one BatchNorm2d: distance between the batch statistics of its input and its running statistics.
+    """For one BatchNorm2d: distance between the batch statistics of its input (over every rank's rows under
+    torchrun) and its running statistics.
 
     With momentum `mmt` > 0 the batch statistics are blended with a moving estimate of earlier batches:
     compared value = (1 - mmt) * current + mmt * moving.
@@ -20,8 +24,7 @@ class BNStatHook:
         self.handle = None
 
     def __call__(self, module, inputs, output):
-        x = inputs[0].float()
-        var, mean = torch.var_mean(x, dim=(0, 2, 3), unbiased=False)
+        mean, var, _ = mean_var(upcast(inputs[0]), (0, 2, 3))
         self.current = (mean, var)
         if self.mmt > 0 and self.moving is not None:
             mean = (1 - self.mmt) * mean + self.mmt * self.moving[0]
@@ -56,7 +59,8 @@ class BNStatistics:
                 handle.remove()
 
     def loss(self):
-        return sum(h.loss for h in self.hooks)
+        """The BN-statistic loss of the last forward pass (under torchrun: this rank's share, engine.global_batch)."""
+        return stat_share(sum(h.loss for h in self.hooks))
 
     def update_moving(self):
         if self.mmt > 0:

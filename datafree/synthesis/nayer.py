@@ -33,16 +33,17 @@ class NayerSynthesizer(InversionSynthesizer):
         return self.adv > 0 and self.epoch > self.warmup
 
     def synthesis_view(self, x):
-        return self.synthesis_augment(x)
+        return self.synthesis_augment(x, self.rows)
 
     def balanced_targets(self):
-        """Every class once per block of C rows (0..C-1 repeated), the remainder uniform at random at the end."""
+        """Every class once per block of C rows (0..C-1 repeated), the remainder uniform at random at the end
+        (this rank's rows of them)."""
         n, c = self.synthesis_batch_size, self.num_classes
         rest = torch.randint(c, (n % c,), device=self.device)
-        return torch.cat([torch.arange(c, device=self.device).repeat(n // c), rest])
+        return self.rows.take(torch.cat([torch.arange(c, device=self.device).repeat(n // c), rest]))
 
     def generate(self, targets):
-        x = self.generator(targets)
+        x = self.generator(targets, first_row=self.rows.start)
         return self.jitter(x) if self.jitter else x
 
     def synthesize(self):
@@ -58,7 +59,7 @@ class NayerSynthesizer(InversionSynthesizer):
             # The reference sets the student to train mode at the end of each loop (eval only before the first):
             # from the second loop on, its adversarial term sees batch statistics (and updates the running ones).
             best, parts = self.optimize_batch(lambda t=targets: self.generate(t), optimizer, targets,
-                                              lambda step: distributed.average_gradients(params),
+                                              lambda step: distributed.sum_gradients(params),
                                               student_train=loop > 0)
             self.pool.add(best.x)
         return {"images": best.x, "loss": best.loss, **parts}

@@ -1,5 +1,5 @@
 """Control: distill on Gaussian noise (normalised space). A data-free method must clearly beat it."""
-import torch
+from engine.global_batch import Rows
 
 from .base import Synthesizer
 
@@ -12,4 +12,4 @@ class NoiseSynthesizer(Synthesizer):
         return {"images": self.normalizer.denormalize(self.sample()[:64]).clamp(0, 1)}
 
     def sample(self):
-        return torch.randn((self.sample_batch_size,) + self.img_shape, device=self.device)
+        return self.randn(*self.img_shape, rows=Rows(self.batch_size))

@@ -11,6 +11,7 @@ import torch.nn as nn
 
 from engine import distributed
 from engine.errors import UserError
+from engine.global_batch import Rows, report
 from engine.train import kd_loss
 
 from .base import Synthesizer
@@ -46,24 +47,27 @@ class OnlineGeneratorSynthesizer(Synthesizer):
         distributed.broadcast_module_(self.generator)
 
     def generator_loss(self, x):
+        """This rank's share of the generator's loss on its rows x (engine.global_batch), and the shares of its
+        parts."""
         w = self.weights
         x = self.normalizer(x)
         bn_hooks = self.bn_stats.attached() if self.bn_stats else contextlib.nullcontext()
         with self.autocast(), bn_hooks, self.penultimate.attached():
             t_logits = self.teacher(x)
         parts = {}
+        rows = self.rows
         if w["oh"] > 0:
-            parts["loss_oh"] = one_hot_loss(t_logits, t_logits.argmax(1))
+            parts["loss_oh"] = rows.mean_share(one_hot_loss(t_logits, t_logits.argmax(1)))
         if w["act"] > 0:
-            parts["loss_act"] = activation_loss(self.penultimate.features[0])
+            parts["loss_act"] = rows.mean_share(activation_loss(self.penultimate.features[0]))
         if w["balance"] > 0:
-            parts["loss_balance"] = class_balance_loss(t_logits)
+            parts["loss_balance"] = class_balance_loss(t_logits, rows)
         if w["bn"] > 0:
             parts["loss_bn"] = self.bn_stats.loss()
         if w["adv"] > 0:
             with self.autocast():
                 s_logits = self.student(x)
-            parts["loss_adv"] = self.adversarial(s_logits, t_logits)
+            parts["loss_adv"] = rows.mean_share(self.adversarial(s_logits, t_logits))
         loss = sum(w[name[len("loss_"):]] * value for name, value in parts.items())
         return loss, {k: v.detach() for k, v in parts.items()}
 
@@ -73,22 +77,21 @@ class OnlineGeneratorSynthesizer(Synthesizer):
         self.generator.train()
         with self.synthesis_mode():
             for _ in range(self.g_steps):
-                z = torch.randn(self.synthesis_batch_size, self.nz, device=self.device)
-                x = self.generator(z)
+                x = self.generator(self.randn(self.nz))
                 loss, parts = self.generator_loss(x)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                distributed.average_gradients(list(self.generator.parameters()))
+                distributed.sum_gradients(list(self.generator.parameters()))
                 self.optimizer.step()
         if self.bn_stats is not None:
             self.bn_stats.update_moving()
-        return {"images": x.detach(), "loss": loss.detach(), **parts}
+        return {"images": x.detach(), **report({"loss": loss.detach(), **parts})}
 
     @torch.no_grad()
     def sample(self):
+        """This rank's rows of a fresh KD batch."""
         self.generator.eval()
-        z = torch.randn(self.sample_batch_size, self.nz, device=self.device)
-        return self.normalizer(self.generator(z))
+        return self.normalizer(self.generator(self.randn(self.nz, rows=Rows(self.batch_size))))
 
     def state_dict(self):
         state = {**super().state_dict(), "optimizer": self.optimizer.state_dict()}

@@ -72,6 +72,10 @@ class ImagePool:
         """The next batch of a shuffled pass over everything stored, as float in [0, 1]: as the reference's
         DataLoader(shuffle=True), a new permutation after each pass and after each add, and a smaller last
         batch when the pass does not divide evenly."""
+        return self.images_at(self.next_indices(batch_size))
+
+    def next_indices(self, batch_size):
+        """The slots of the next batch of the current pass (`sample` reads them)."""
         if self.size == 0:
             raise RuntimeError("the image pool is empty: synthesize() before sample()")
         if self.order is None or self.cursor >= len(self.order):
@@ -80,7 +84,10 @@ class ImagePool:
             self.cursor = 0
         idx = self.order[self.cursor:self.cursor + batch_size]
         self.cursor += len(idx)
-        return self.images[idx].to(self.device, non_blocking=True).float().div_(255)
+        return idx
+
+    def images_at(self, idx):
+        return self.images[idx].to(self.device, non_blocking=True).to(torch.get_default_dtype()).div_(255)
 
     def tensor(self):
         return self.images[:self.size] if self.images is not None else torch.empty(0, dtype=torch.uint8)
