@@ -1,5 +1,6 @@
 """Preemption: SIGTERM (what Slurm sends before it kills a job) and Ctrl-C stop a run at the next step boundary,
-after which the entry script saves its mid-epoch state; a second signal stops at once."""
+after which the entry script saves its mid-epoch state; a second Ctrl-C stops at once. Repeated SIGTERMs are one
+request: under Slurm the scheduler, srun and torchrun each pass one on (the scheduler's SIGKILL ends a wait)."""
 import random
 import signal
 
@@ -7,7 +8,7 @@ import numpy as np
 import torch
 
 from . import distributed
-from .errors import Preempted, Terminated, UserError
+from .errors import Preempted, UserError
 
 EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
 NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C"}
@@ -31,9 +32,9 @@ class GracefulStop:
         return False
 
     def _handler(self, signum, frame):
-        if self.signum is not None:            # asked twice: no more waiting
-            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
-        self.signum = signum
+        if self.signum is not None and signum == signal.SIGINT:   # Ctrl-C twice: no more waiting
+            raise KeyboardInterrupt
+        self.signum = self.signum or signum
 
     def requested(self):
         return distributed.any_rank(self.signum is not None, self.device)

@@ -305,9 +305,11 @@ def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(tiny_data, 
 
 # --- signals ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")])
-def test_sigterm_and_ctrl_c_end_with_one_line_and_the_resume_command(sig, code, word, tmp_path):
-    """A real process with a random resnet8 teacher on generated data, signalled once its first checkpoint exists."""
+@pytest.mark.parametrize("sig,code,word,times", [(signal.SIGTERM, 143, "SIGTERM", 1), (signal.SIGINT, 130, "Ctrl-C", 1),
+                                                (signal.SIGTERM, 143, "SIGTERM", 3)])
+def test_sigterm_and_ctrl_c_end_with_one_line_and_the_resume_command(sig, code, word, times, tmp_path):
+    """A real process with a random resnet8 teacher on generated data, signalled once its first checkpoint exists;
+    SIGTERM three times at once (Slurm, srun and torchrun each pass one on) is one request: the run still saves."""
     teacher = tmp_path / "t.pth"
     subprocess.run([sys.executable, "-c", (
         "import torch, registry; torch.save({'state_dict': registry.get_model('resnet8', num_classes=10,"
@@ -323,7 +325,8 @@ def test_sigterm_and_ctrl_c_end_with_one_line_and_the_resume_command(sig, code, 
     deadline = time.time() + 120
     while not (tmp_path / "run" / "last.pth").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    proc.send_signal(sig)
+    for _ in range(times):
+        proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code
     last_line = err.strip().splitlines()[-1]
