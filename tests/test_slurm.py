@@ -1,7 +1,7 @@
 """The sbatch files on a real (local, one-node) Slurm: a fast_meta job on Fashion-MNIST is requeued mid-run
 (`scontrol requeue`, what a preemption does), starts again, resumes from its run folder and ends with exactly the
-weights of the same run left alone; the multi-node file runs 2 processes through its c10d rendezvous. Needs root and Debian's slurmd, slurmctld and munge (.ci/run installs them);
-skipped, with the reason, where they cannot run."""
+weights of the same run left alone; the multi-node file runs 2 processes through its c10d rendezvous. Needs root and
+Debian's slurmd, slurmctld and munge (.ci/run installs them); skipped, with the reason, where they cannot run."""
 import json
 import os
 import re
