@@ -28,9 +28,8 @@ from helpers import make_blobs
 METHOD_FLAGS = {
     "fast_meta": ["--adv", "0.5", "--bn", "1", "--oh", "0.5", "--bn_mmt", "0.9", "--reset_l0", "1",
                   "--reset_bn", "1", "--reset_l0_epoch", "1"],
-    "fast_meta-reptile": ["--is_maml", "0", "--reptile_scale", "1", "--adv", "0.5", "--bn", "1", "--oh", "0.5",
-                          "--kd_steps", "20", "--ep_steps", "20"],
-    "fast": ["--adv", "0.5", "--bn", "1", "--oh", "0.5", "--bn_mmt", "0.9", "--kd_steps", "20", "--ep_steps", "20"],
+    "fast_meta-reptile": ["--is_maml", "0", "--reptile_scale", "1", "--adv", "0.5", "--bn", "1", "--oh", "0.5"],
+    "fast": ["--adv", "0.5", "--bn", "1", "--oh", "0.5", "--bn_mmt", "0.9"],
     "deepinv": ["--adv", "1", "--bn", "1", "--oh", "1", "--tv", "0.001", "--l2", "1e-5", "--lr_g", "0.05"],
     "cmi": ["--adv", "0.5", "--bn", "1", "--oh", "0.5", "--cr", "0.8", "--cr_T", "0.2"],
     "dafl": ["--oh", "1", "--act", "0.001", "--balance", "20"],
