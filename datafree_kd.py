@@ -11,7 +11,8 @@ from torchvision.utils import save_image
 import registry
 from datafree.distill import distill_epoch
 from datafree.synthesis import SYNTHESIZERS
-from datafree.synthesis.augment import Normalizer
+from datafree.synthesis.augment import AUGMENTATIONS, Normalizer
+from datafree.synthesis.base import InversionSynthesizer
 from datafree.synthesis.embeddings import CLIP, DATA_FREE, DEFAULT_DATA_FREE, check_embedding_source, class_embeddings
 from datafree.synthesis.generator import (
     DeepGenerator,
@@ -19,6 +20,7 @@ from datafree.synthesis.generator import (
     LargeGenerator,
     NoisyLayerDeepGenerator,
     NoisyLayerGenerator,
+    SpatialDeepGenerator,
 )
 from engine import distributed
 from engine.checkpoint import load_run_checkpoint, load_state_strict, remove_stale_temps, strip_module_prefix
@@ -48,7 +50,8 @@ RUN_KEYS = ("method", "dataset", "teacher", "student", "epochs", "batch_size", "
             "ep_steps", "warmup", "lr", "momentum", "weight_decay", "T", "g_steps", "lr_g", "lr_z", "adv", "bn", "oh",
             "act", "balance", "cr", "cr_T", "tv", "l2", "bn_mmt", "is_maml", "reptile_scale", "reset_l0",
             "reset_l0_epoch", "reset_bn", "nz", "ngf", "pool_size", "cmi_init", "seed", "fp16", "bf16",
-            "time_budget", "g_life", "g_loops", "gwp_loops", "label_emb", "le_emb_size")
+            "time_budget", "g_life", "g_loops", "gwp_loops", "label_emb", "le_emb_size", "lr_g_meta", "reinit",
+            "pool_batch", "synthesis_aug", "kd_aug", "eta_min")
 
 
 def build_parser():
@@ -73,13 +76,30 @@ def build_parser():
     g.add_argument("--reset_bn", default=0, type=int, help="reset bn layers of the generator with l0")
     g.add_argument("--bn_mmt", default=None, type=float,
                    help="momentum when fitting batchnorm statistics (default 0; nayer: 0.9, its parser's)")
-    g.add_argument("--is_maml", default=1, type=int, help="meta gradient: 1 = MAML, 0 = Reptile")
-    g.add_argument("--reptile_scale", default=67.0, type=float, help="Reptile meta-gradient scale")
+    g.add_argument("--is_maml", default=None, type=int,
+                   help="meta gradient: 1 = MAML (default), 0 = Reptile (fast_meta_imagenet's only one)")
+    g.add_argument("--reptile_scale", default=None, type=float,
+                   help="Reptile meta-gradient scale (default 67; fast_meta_imagenet: 1, as upstream's)")
+    g.add_argument("--pool_batch", default=None, choices=["best", "last"],
+                   help="the batch a synthesis call adds to the pool: its lowest-loss step's (default) or its last "
+                        "step's (fast_meta_imagenet's default, upstream's ImageNet synthesizer)")
+    g.add_argument("--synthesis_aug", default=None, choices=AUGMENTATIONS,
+                   help="what the teacher sees during synthesis: crop (4 px padding) + flip, or resized_crop "
+                        "(area 0.75-1) + flip (default: the method's; fast_meta_imagenet: resized_crop)")
+    g.add_argument("--kd_aug", default=None, choices=AUGMENTATIONS,
+                   help="KD batches from the pool: crop (4 px padding) + flip, or resized_crop (area 0.08-1, "
+                        "torchvision's RandomResizedCrop) + flip (default crop; fast_meta_imagenet: resized_crop)")
     g.add_argument("--pool_size", default=0, type=int, help="keep only the newest N synthetic images (0: all)")
     g.add_argument("--pool_device", default="auto", choices=["auto", "cpu", "train"],
                    help="where the image pool lives (auto: CPU for images larger than 64 px)")
     g.add_argument("--nz", default=None, type=int, help="generator latent size (default: the method's)")
     g.add_argument("--ngf", default=64, type=int, help="generator width")
+    m = p.add_argument_group("fast_meta_imagenet (upstream's ImageNet synthesizer: a latent code kept across calls)")
+    m.add_argument("--lr_g_meta", default=1e-4, type=float, help="meta learning rate of the generator")
+    m.add_argument("--lr_z_meta", default=5e-3, type=float,
+                   help="(upstream flag, accepted; no effect there either: its code's Reptile gradient is 0)")
+    m.add_argument("--reinit", default=0, type=int, help="re-draw the latent code every N synthesis calls (0: never)")
+    m.add_argument("--meta_lr_scale", default=1.0, type=float, help="(upstream flag, accepted; unused there too)")
     n = p.add_argument_group("nayer")
     n.add_argument("--g_life", default=10, type=int, help="rebuild the generator every N synthesis calls")
     n.add_argument("--g_loops", default=1, type=int, help="synthesis loops (batches) per call after warm-up")
@@ -105,6 +125,8 @@ def build_parser():
                    help="global synthesis batch (default: batch_size)")
     b.add_argument("--momentum", default=0.9, type=float)
     b.add_argument("--wd", "--weight_decay", dest="weight_decay", default=1e-4, type=float)
+    b.add_argument("--eta_min", default=None, type=float,
+                   help="the KD learning rate's cosine floor (default 2e-4, the reference's; fast_meta_imagenet: 0)")
     b.add_argument("--lr_decay_milestones", default="", type=str,
                    help="(upstream flag, accepted; the KD learning rate follows a cosine, as in the reference)")
     b.add_argument("--start_epoch", default=0, type=int, help="(upstream flag; only 0: --resume sets the epoch)")
@@ -124,10 +146,14 @@ def validate(args):
     """Refuse impossible flag values (one line each); fill the defaults that depend on other flags."""
     if args.synthesis_batch_size is None:
         args.synthesis_batch_size = args.batch_size
+    check_method_flags(args)
     method_defaults = {**SHARED_DEFAULTS, **getattr(SYNTHESIZERS[args.method], "flag_defaults", {})}
     for name, value in method_defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    method_check = getattr(SYNTHESIZERS[args.method], "check_flags", None)
+    if method_check:
+        method_check(args)
     check_positive(args, "epochs", "kd_steps", "ep_steps", "batch_size", "synthesis_batch_size", "lr", "T", "ngf",
                    "eval_every", "g_steps", "nz", "cr_T", "g_life", "g_loops", "gwp_loops", "le_emb_size")
     check_positive(args, "warmup", "workers", "weight_decay", "lr_g", "lr_z", "pool_size", "momentum", "tv", "l2",
@@ -148,8 +174,21 @@ def validate(args):
     return args
 
 
-ETA_MIN = 2e-4   # the reference's cosine floor
-SHARED_DEFAULTS = {"T": 1.0, "bn_mmt": 0.0}   # flags whose default depends on --method (flag_defaults)
+# Flags whose default depends on --method (a synthesizer's flag_defaults); eta_min 2e-4 is the reference's floor.
+SHARED_DEFAULTS = {"T": 1.0, "bn_mmt": 0.0, "is_maml": 1, "reptile_scale": 67.0, "pool_batch": "best", "eta_min": 2e-4}
+
+
+def check_method_flags(args):
+    """Refuse a view flag the method has no use for (it would be silently ignored)."""
+    cls = SYNTHESIZERS[args.method]
+    unused = [f"--{name}" for name in ("synthesis_aug", "pool_batch") if getattr(args, name) is not None
+              and not getattr(cls, "view_flags", False)]
+    if args.kd_aug is not None and not issubclass(cls, InversionSynthesizer):
+        unused.append("--kd_aug")
+    if unused:
+        users = ", ".join(sorted(m for m, c in SYNTHESIZERS.items() if getattr(c, "view_flags", False)))
+        raise UserError(f"{' and '.join(unused)}: --method {args.method} does not use it (--synthesis_aug and "
+                        f"--pool_batch: {users}; --kd_aug: the methods with an image pool)")
 
 
 def train_seconds(state):
@@ -194,7 +233,8 @@ def build_synthesizer(args, teacher, student, num_classes, img_shape, run):
                                             nc=img_shape[0])
     elif cls.needs_generator:
         nz = args.nz or cls.default_nz
-        generator_cls = (DeepGenerator if img_shape[-1] > 64 else LargeGenerator if cls.large_generator
+        generator_cls = (SpatialDeepGenerator if getattr(cls, "spatial_latent", False)
+                         else DeepGenerator if img_shape[-1] > 64 else LargeGenerator if cls.large_generator
                          else Generator)
         common["generator"] = generator_cls(nz=nz, ngf=args.ngf, img_size=img_shape[-1], nc=img_shape[0])
         common["nz"] = nz
@@ -250,7 +290,7 @@ def main(argv=None, synthesizer_hook=None):
         if position is not None:
             set_rng_state(position["rng"])
         if args.time_budget:
-            budget_cosine_lr(optimizer, scheduler.base_lrs, train_seconds(state), args.time_budget, ETA_MIN)
+            budget_cosine_lr(optimizer, scheduler.base_lrs, train_seconds(state), args.time_budget, args.eta_min)
         return distill_epoch(synthesizer, kd_student, kd_teacher, optimizer, run.precision, args.ep_steps,
                              args.kd_steps, args.T, train_student=epoch >= args.warmup, log_every=args.print_freq,
                              log=run.logger.info, should_stop=should_stop, resume=position)
@@ -281,11 +321,11 @@ FRESH_STATE = {"epoch": 0, "best_acc1": 0.0, "last_acc1": None, "last_acc5": Non
 
 
 def make_optimizer(args, student, device):
-    """The reference's KD optimizer: SGD, a cosine to ETA_MIN over the epochs after warm-up."""
+    """The reference's KD optimizer: SGD, a cosine to --eta_min over the epochs after warm-up."""
     optimizer = torch.optim.SGD(student.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                                 **fast_optimizer_kwargs(device))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs - args.warmup, 1),
-                                                           eta_min=ETA_MIN)
+                                                           eta_min=args.eta_min)
     return optimizer, scheduler
 
 

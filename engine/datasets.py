@@ -76,6 +76,9 @@ class IdxImageDataset(Dataset):
 def load_image_folder(path, img_shape):
     """Every .png/.jpg under `path`, resized to img_shape (C, H, W), as a float tensor in [0, 1]. An unreadable
     file ends with one line naming it, or is skipped and logged under --skip_bad_images."""
+    if not os.path.isdir(path):
+        raise UserError(f"--cmi_init {path}: no such folder (it should hold pre-inverted images; leave the flag out "
+                        "to start from an empty pool)")
     files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names
                    if f.lower().endswith((".png", ".jpg", ".jpeg")))
     if not files:

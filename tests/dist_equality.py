@@ -30,6 +30,10 @@ METHOD_FLAGS = {
                   "--reset_bn", "1", "--reset_l0_epoch", "1"],
     "fast_meta-reptile": ["--is_maml", "0", "--reptile_scale", "1", "--adv", "0.5", "--bn", "1", "--oh", "0.5"],
     "fast": ["--adv", "0.5", "--bn", "1", "--oh", "0.5", "--bn_mmt", "0.9"],
+    # 4 calls: the latent code carried over from call to call, re-drawn at the third (its resized-crop views and
+    # last-step pool batch are the method's defaults)
+    "fast_meta_imagenet": ["--adv", "0.5", "--bn", "1", "--oh", "0.5", "--bn_mmt", "0.9", "--reinit", "3",
+                           "--lr_g_meta", "1e-3", "--ep_steps", "20"],
     "deepinv": ["--adv", "1", "--bn", "1", "--oh", "1", "--tv", "0.001", "--l2", "1e-5", "--lr_g", "0.05"],
     "cmi": ["--adv", "0.5", "--bn", "1", "--oh", "0.5", "--cr", "0.8", "--cr_T", "0.2"],
     "dafl": ["--oh", "1", "--act", "0.001", "--balance", "20"],
@@ -66,11 +70,12 @@ def snapshot(module):
 
 
 def run_method(method, teacher, run_dir):
-    """Runs METHOD; returns its loss terms per synthesis call, the lowest-loss search's loss at every step of the
-    first call, the generator right after the first call, the student right after the first KD step, and both at
-    the end."""
+    """Runs METHOD; returns its loss terms per synthesis call, the loss at every step of the first call (seen by
+    the kept-batch tracker), the generator right after the first call, the student right after the first KD step,
+    and both at the end."""
     held = {"losses": [], "step_losses": []}
-    real_wrap, real_kd_step, real_update = datafree_kd.wrap_ddp, distill.kd_step, base.BestBatch.update
+    real_wrap, real_kd_step = datafree_kd.wrap_ddp, distill.kd_step
+    real_updates = {cls: cls.update for cls in base.KEPT_BATCH.values()}
 
     def remember_student(model, device):
         held["student"] = model
@@ -81,10 +86,10 @@ def run_method(method, teacher, run_dir):
         held.setdefault("student_first_step", snapshot(held["student"]))
         return loss
 
-    def step_loss(best, loss, x):
+    def step_loss(kept, loss, x):
         if not held["losses"]:   # the first call
             held["step_losses"].append(float(loss))
-        return real_update(best, loss, x)
+        return real_updates[type(kept)](kept, loss, x)
 
     def record(synth):
         held["synthesizer"], synthesize = synth, synth.synthesize
@@ -97,11 +102,15 @@ def run_method(method, teacher, run_dir):
             return info
         synth.synthesize = recorded
 
-    datafree_kd.wrap_ddp, distill.kd_step, base.BestBatch.update = remember_student, first_kd_step, step_loss
+    datafree_kd.wrap_ddp, distill.kd_step = remember_student, first_kd_step
+    for cls in real_updates:
+        cls.update = step_loss
     try:
         datafree_kd.main(flags(method, teacher, os.path.join(run_dir, method)), synthesizer_hook=record)
     finally:
-        datafree_kd.wrap_ddp, distill.kd_step, base.BestBatch.update = real_wrap, real_kd_step, real_update
+        datafree_kd.wrap_ddp, distill.kd_step = real_wrap, real_kd_step
+        for cls, update in real_updates.items():
+            cls.update = update
     out = {k: held[k] for k in ("losses", "step_losses", "student_first_step")}
     out["student"] = snapshot(held["student"])
     if hasattr(held["synthesizer"], "generator"):

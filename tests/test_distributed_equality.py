@@ -24,7 +24,8 @@ from helpers import tiny_teacher_checkpoint
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCHER = os.path.join(ROOT, "tests", "dist_equality.py")
 RTOL = 1e-5
-MASKED_ADVERSARIAL = ("fast_meta", "fast_meta-reptile", "fast", "cmi", "nayer")   # mask: student agrees with teacher
+# the adversarial term is masked to the samples where the student agrees with the teacher
+MASKED_ADVERSARIAL = ("fast_meta", "fast_meta-reptile", "fast", "fast_meta_imagenet", "cmi", "nayer")
 
 
 def launch(tmp, nproc, teacher, methods, env=None):
@@ -74,7 +75,7 @@ def records(tmp_path_factory):
 @pytest.mark.parametrize("method", list(METHOD_FLAGS))
 def test_two_ranks_compute_what_one_process_computes(records, method):
     one, two, _, _ = records
-    assert len(one[method]["losses"]) == 2 and one[method]["student_first_step"]
+    assert len(one[method]["losses"]) >= 2 and one[method]["student_first_step"]
     assert differences(one[method], two[0][method]) == []
     for key in ("student", "generator"):   # the ranks hold the same weights
         for name, p in two[0][method].get(key, {}).items():

@@ -46,9 +46,9 @@ def test_reptile_meta_gradient_is_scaled_parameter_difference():
     captured = {}
     original = synth.after_inner_loop
 
-    def capture(inner):
+    def capture(inner, z):
         captured["fast"] = [p.detach().clone() for p in inner.parameters()]
-        original(inner)
+        original(inner, z)
 
     synth.after_inner_loop = capture
     synth.synthesize()

@@ -4,9 +4,11 @@ reference code on the same tensors.
 The numbers in tests/fixtures/reference_values.json are made by tests/reference/make_reference_values.py, whose
 docstring says how to run it (checkouts of zju-vipa/Fast-Datafree at commit 0dcecbc, zju-vipa/CMI at commit
 9e79fa9 and tmtuan1307/NAYER at commit c6bedcd, a scratch environment with kornia, one command). It imports the
-reference code unmodified: Fast-Datafree for fast, fast_meta, reset_l0, DeepInversion and the KD step of its
-datafree_kd.train; CMI for CMI and its GenerativeSynthesizer for DAFL, ZSKT, DFQ and DFAD, with the student passed
-as in its datafree_kd.py; NAYER for its synthesizer and NLGenerator (our NayerSynthesizer and NoisyLayerGenerator).
+reference code unmodified: Fast-Datafree for fast, fast_meta, reset_l0, DeepInversion, the KD step of its
+datafree_kd.train and its ImageNet synthesizer (fast_meta_imagenet.py: our fast_meta_imagenet, three calls with a
+latent code kept across calls and re-drawn at the third, its DeepGenerator's conv stem = our SpatialDeepGenerator);
+CMI for CMI and its GenerativeSynthesizer for DAFL, ZSKT, DFQ and DFAD, with the student passed as in its
+datafree_kd.py; NAYER for its synthesizer and NLGenerator (our NayerSynthesizer and NoisyLayerGenerator).
 `.cuda()` is a no-op there, their DataLoader/PNG side effects are kept out of the way, and the random augmentations
 are replaced by deterministic ones that the tests below replace identically (crop+flip -> identity, CMI's local
 view -> a horizontal flip, DeepInversion's jitter -> identity). The models are the reference's wrn_16_1 (teacher) and
@@ -52,7 +54,7 @@ from reference import common as inputs
 import registry
 from datafree.synthesis import SYNTHESIZERS
 from datafree.synthesis.augment import Normalizer
-from datafree.synthesis.generator import Generator, LargeGenerator, NoisyLayerGenerator
+from datafree.synthesis.generator import Generator, LargeGenerator, NoisyLayerGenerator, SpatialDeepGenerator
 from engine.device import Precision
 from engine.train import kd_step
 
@@ -155,6 +157,38 @@ def test_reptile_meta_step_matches_the_reference(losses):
     synth = fast("fast_meta", is_maml=0)
     run(synth, losses)
     close_params(synth.generator.state_dict().values(), REF["fast_meta"]["reptile_generator"])
+
+
+def fast_meta_imagenet():
+    """Built as the reference's: right after torch.manual_seed(LATENT_SEED) (its constructor draws the first latent
+    code), with the method's own defaults for the Reptile scale and the pooled batch (upstream's: 1 and the last)."""
+    teacher, student = models()
+    cls, gen = SYNTHESIZERS["fast_meta_imagenet"], generator(SpatialDeepGenerator)
+    torch.manual_seed(inputs.LATENT_SEED)
+    synth = cls(teacher, student, gen, nz=inputs.NZ, **common(),
+                **inputs.FAST_META_IMAGENET, reptile_scale=cls.flag_defaults["reptile_scale"],
+                pool_batch=cls.flag_defaults["pool_batch"])
+    synth.synthesis_augment = lambda x, rows=None: synth.normalizer(x)   # resized crop + flip: identity on both sides
+    return synth
+
+
+def test_fast_meta_imagenet_matches_upstreams_imagenet_synthesizer(losses, monkeypatch):
+    """A first call's steps, pooled batch (its last step's), generator after the Reptile meta step and kept latent
+    code; then the first step of a second call (the kept code, the meta-stepped generator) and of a third (reinit 3:
+    the code re-drawn). Later steps are not recorded: the reference does not reproduce them against itself at 1 and
+    2 threads (see make_reference_values.imagenet_values)."""
+    ref = REF["fast_meta_imagenet"]
+    synth = fast_meta_imagenet()
+    pooled = []
+    add = synth.pool.add
+    monkeypatch.setattr(synth.pool, "add", lambda x: (pooled.append(x.detach().clone()), add(x)))
+    close_sums([synth.z], ref["z_initial"])
+    close_all(run(synth, losses), ref["call0_steps"])
+    close_sums([pooled[-1]], ref["call0_pool"])
+    close_params(synth.generator.state_dict().values(), ref["call0_generator"])
+    close_params([synth.z], ref["call0_z"])
+    for call in range(1, inputs.FAST_META_IMAGENET_CALLS):
+        close(run(synth, losses, inputs.SEED + call)[0], ref[f"call{call}_first_step"])
 
 
 def test_reset_l0_matches_the_reference():

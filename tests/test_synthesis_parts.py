@@ -235,3 +235,60 @@ def test_deepinversion_jitter_rolls_and_flips_the_whole_batch_alike():
         seen_flip |= match[0][2]
         seen_plain |= not match[0][2]
     assert seen_flip and seen_plain
+
+
+@pytest.mark.parametrize("use, smallest", [("synthesis", 0.75), ("kd", 0.08)])
+def test_resized_crop_views_of_the_imagenet_recipe_keep_their_area_range(use, smallest):
+    """--synthesis_aug / --kd_aug resized_crop: upstream's ImageNet synthesis view (area 0.75-1) and KD view
+    (torchvision's RandomResizedCrop, area 0.08-1), each with a flip, then the normaliser."""
+    from datafree.synthesis.augment import Normalizer, make_augment
+    torch.manual_seed(0)
+    augment = make_augment("resized_crop", Normalizer((0.0,), (1.0,)), use)
+    # row index along one axis, column index along the other: a box maps onto the spans it covers
+    cols = torch.arange(64.0).view(1, 1, 1, 64).expand(600, 1, 64, 64)
+    rows = torch.arange(64.0).view(1, 1, 64, 1).expand(600, 1, 64, 64)
+    out_c = augment(cols.contiguous())
+    torch.manual_seed(0)   # the same boxes for both
+    out_r = augment(rows.contiguous())
+    width = out_c[:, 0, 0, :].amax(1) - out_c[:, 0, 0, :].amin(1) + 1
+    height = out_r[:, 0, :, 0].amax(1) - out_r[:, 0, :, 0].amin(1) + 1
+    area = width * height / 64 ** 2
+    assert area.min() >= smallest * 0.9 and area.max() <= 1.0
+    assert area.min() < smallest + 0.1   # the range's low end is reached
+    flipped = out_c[:, 0, 0, 0] > out_c[:, 0, 0, -1]
+    assert 0.35 < flipped.float().mean() < 0.65
+
+
+@pytest.mark.parametrize("pool_batch, kept_step", [("best", 1), ("last", 2)])
+def test_pool_batch_keeps_the_lowest_loss_or_the_last_step(pool_batch, kept_step, monkeypatch):
+    """--pool_batch: the batch a call pools is its lowest-loss step's (the reference's CIFAR code) or its last
+    step's (its ImageNet code), also when the last step is not the lowest."""
+    from test_fast_meta import make_synth
+
+    from datafree.synthesis import FastSynthesizer
+    synth = make_synth(FastSynthesizer, pool_batch=pool_batch)
+    losses = iter([3.0, 1.0, 2.0])   # g_steps 3: the lowest loss at step 1, the last step is 2
+    seen = []
+    real = synth.inversion_loss
+
+    def scripted(x_aug, targets):
+        loss, parts, logits = real(x_aug, targets)
+        return loss - loss.detach() + next(losses), parts, logits   # the scripted value, the real gradient
+
+    monkeypatch.setattr(synth, "inversion_loss", scripted)
+    real_view = synth.synthesis_view
+    monkeypatch.setattr(synth, "synthesis_view", lambda x: (seen.append(x.detach().clone()), real_view(x))[1])
+    out = synth.synthesize()
+    assert len(seen) == 3 and not torch.equal(seen[1], seen[2])
+    assert torch.equal(out["images"], seen[kept_step])
+
+
+def test_view_flags_are_refused_where_the_method_does_not_use_them(tmp_path, capsys):
+    import datafree_kd
+    with pytest.raises(SystemExit):
+        datafree_kd.main(["--method", "cmi", "--synthesis_aug", "resized_crop", "--save_dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--synthesis_aug" in err[0] and "fast_meta" in err[0]
+    with pytest.raises(SystemExit):
+        datafree_kd.main(["--method", "dafl", "--kd_aug", "crop", "--save_dir", str(tmp_path)])
+    assert "--kd_aug" in capsys.readouterr().err

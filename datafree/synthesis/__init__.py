@@ -6,6 +6,7 @@ from .dfad import DFADSynthesizer
 from .dfq import DFQSynthesizer
 from .fast import FastSynthesizer
 from .fast_meta import FastMetaSynthesizer
+from .fast_meta_imagenet import FastMetaImageNetSynthesizer
 from .generator import Generator as Generator  # re-exported: benchmarks import it from here
 from .nayer import NayerSynthesizer
 from .noise import NoiseSynthesizer
@@ -13,6 +14,7 @@ from .zskt import ZSKTSynthesizer
 
 SYNTHESIZERS = {
     "fast_meta": FastMetaSynthesizer,   # the paper's method
+    "fast_meta_imagenet": FastMetaImageNetSynthesizer,   # ... as upstream's ImageNet script runs it
     "fast": FastSynthesizer,
     "deepinv": DeepInvSynthesizer,
     "cmi": CMISynthesizer,

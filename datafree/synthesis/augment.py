@@ -1,5 +1,6 @@
 """Batched augmentation of synthetic images on the training device: random crop with padding and normalisation
-(engine.augment, shared with the real-data loaders), random resized crop, flip, DeepInversion's jitter."""
+(engine.augment, shared with the real-data loaders), random resized crop, flip, DeepInversion's jitter.
+`make_augment` builds the views that --synthesis_aug / --kd_aug name."""
 import math
 
 import torch
@@ -60,3 +61,29 @@ class Augment:
 
     def __call__(self, x, rows=None):
         return self.normalizer(random_crop_flip(x, self.padding, self.flip, rows))
+
+
+class ResizedCropAugment:
+    """x in [0, 1] -> RandomResizedCrop(area fraction `scale`, ratio 3/4-4/3) + flip + normalise, differentiable."""
+
+    def __init__(self, normalizer, scale):
+        self.normalizer, self.scale = normalizer, scale
+
+    def __call__(self, x, rows=None):
+        return self.normalizer(random_resized_crop_flip(x, self.scale, rows=rows))
+
+
+# --synthesis_aug / --kd_aug: upstream's ImageNet synthesizer views its batches through kornia's
+# RandomResizedCrop(scale 0.75-1) + flip and trains the student on RandomResizedCrop(224) (torchvision's default
+# scale 0.08-1) + flip of its pool; "crop" is the 4 px padded crop + flip of every other reference recipe.
+CROP_SCALES = {"synthesis": (0.75, 1.0), "kd": (0.08, 1.0)}
+AUGMENTATIONS = ("crop", "resized_crop")
+
+
+def make_augment(kind, normalizer, use):
+    """The augmentation `kind` names, for `use` "synthesis" or "kd" (the resized crop's scale differs)."""
+    if kind == "crop":
+        return Augment(normalizer)
+    if kind == "resized_crop":
+        return ResizedCropAugment(normalizer, CROP_SCALES[use])
+    raise ValueError(f"unknown augmentation {kind!r}; choose from {', '.join(AUGMENTATIONS)}")

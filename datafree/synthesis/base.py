@@ -8,7 +8,7 @@ from engine.datasets import load_image_folder
 from engine.global_batch import Rows, report
 from engine.train import adam_kwargs
 
-from .augment import Augment
+from .augment import Augment, make_augment
 from .hooks import BNStatistics
 from .losses import adversarial_loss, one_hot_loss
 from .pool import ImagePool
@@ -120,20 +120,40 @@ class BestBatch:
             self.loss = torch.minimum(loss, self.loss)
 
 
+class LastBatch:
+    """Keeps the batch of the last step (upstream's ImageNet synthesizer pools its last step's inputs)."""
+
+    def __init__(self):
+        self.loss = self.x = None
+
+    def update(self, loss, x):
+        self.loss, self.x = loss.detach(), x.detach()
+
+
+KEPT_BATCH = {"best": BestBatch, "last": LastBatch}
+
+
 class InversionSynthesizer(Synthesizer):
     """Model inversion into an image pool: L = bn * L_bn + oh * L_oh + adv * L_adv.
 
     `adversarial` is the method's L_adv (default: Fast's masked KL); `student_bn_weight` > 0 subtracts that
     multiple of the student's own BN-statistic loss from L_bn whenever the student sees the batch
-    (the reference DeepInversion's variant)."""
+    (the reference DeepInversion's variant). `kd_aug` names the KD batches' augmentation (default: crop + flip);
+    methods that synthesize through `optimize_batch` (`view_flags`) also take `synthesis_aug` (default: the KD
+    batches') and `pool_batch` ("best": the lowest-loss batch of a call, "last": its last step's)."""
 
     adversarial = staticmethod(adversarial_loss)
     student_bn_weight = 0.0
+    view_flags = False
 
     def __init__(self, teacher, student, adv=0.0, bn=0.0, oh=0.0, bn_mmt=0.0, pool_size=0, pool_device="auto",
-                 cmi_init=None, **common):
+                 cmi_init=None, kd_aug=None, synthesis_aug=None, pool_batch="best", **common):
         super().__init__(teacher, student, **common)
         self.adv, self.bn, self.oh = adv, bn, oh
+        if kd_aug:
+            self.augment = make_augment(kd_aug, self.normalizer, "kd")
+        self.synthesis_augment = make_augment(synthesis_aug, self.normalizer, "synthesis") if synthesis_aug else None
+        self.kept_batch = KEPT_BATCH[pool_batch]
         self.bn_stats = BNStatistics(teacher, bn_mmt)
         self.student_bn_stats = BNStatistics(student) if self.student_bn_weight else None
         if pool_device == "auto":   # large images: host memory holds far more than the GPU
@@ -172,14 +192,14 @@ class InversionSynthesizer(Synthesizer):
 
     def synthesis_view(self, x):
         """What the teacher sees of a synthetic batch during synthesis: by default the KD batches' augmentation."""
-        return self.augment(x, self.rows)
+        return (self.synthesis_augment or self.augment)(x, self.rows)
 
     def optimize_batch(self, generate, optimizer, targets, after_backward, student_train=False):
         """g_steps steps of the inversion objective on the images `generate()` returns (in [0, 1]);
-        `after_backward(step)` runs between backward and the optimizer step. Returns the lowest-loss batch
-        (BestBatch: the loss measured before that step's update, as the reference) and the last step's parts,
-        both of the whole batch (every rank keeps the same step)."""
-        best = BestBatch()
+        `after_backward(step)` runs between backward and the optimizer step. Returns the batch to pool (by default
+        the lowest-loss one, BestBatch: the loss measured before that step's update, as the reference) and the last
+        step's parts, both of the whole batch (every rank keeps the same step)."""
+        best = self.kept_batch()
         with self.synthesis_mode(student_train):
             for step in range(self.g_steps):
                 x = generate()

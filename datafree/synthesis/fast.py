@@ -8,6 +8,7 @@ from .base import InversionSynthesizer
 class FastSynthesizer(InversionSynthesizer):
     # The reference re-initialises l0 in fast_meta only; `fast` ignores --reset_l0/--reset_bn as it does.
     applies_resets = False
+    view_flags = True
 
     def __init__(self, teacher, student, generator, nz=256, g_steps=2, lr_g=5e-3, lr_z=0.015,
                  reset_l0=0, reset_l0_epoch=120, reset_bn=0, **common):
@@ -27,8 +28,12 @@ class FastSynthesizer(InversionSynthesizer):
     def after_inner_backward(self, inner, step):
         distributed.sum_gradients(list(inner.parameters()))   # every rank's rows: the whole batch's gradient
 
-    def after_inner_loop(self, inner):
+    def after_inner_loop(self, inner, z):
         pass
+
+    def latent(self):
+        """This rank's rows of the call's latent code (a fresh N(0, 1) draw)."""
+        return self.randn(self.nz)
 
     def maybe_reset(self):
         if self.applies_resets and self.epoch == self.reset_l0_epoch + self.warmup:
@@ -40,12 +45,12 @@ class FastSynthesizer(InversionSynthesizer):
     def synthesize(self):
         self.epoch += 1
         self.maybe_reset()
-        z = self.randn(self.nz).requires_grad_()
+        z = self.latent().requires_grad_()
         targets = self.random_targets()
         inner = self.inner_generator()
         optimizer = self.adam([{"params": inner.parameters()}, {"params": [z], "lr": self.lr_z}], self.lr_g)
-        best, parts = self.optimize_batch(lambda: inner(z), optimizer, targets,
+        kept, parts = self.optimize_batch(lambda: inner(z), optimizer, targets,
                                           lambda step: self.after_inner_backward(inner, step))
-        self.after_inner_loop(inner)
-        self.pool.add(best.x)
-        return {"images": best.x, "loss": best.loss, **parts}
+        self.after_inner_loop(inner, z)
+        self.pool.add(kept.x)
+        return {"images": kept.x, "loss": kept.loss, **parts}

@@ -31,7 +31,7 @@ class FastMetaSynthesizer(FastSynthesizer):
         if step == self.g_steps - 1:
             self.meta_step()
 
-    def after_inner_loop(self, inner):
+    def after_inner_loop(self, inner, z):
         if self.is_maml:
             return
         with torch.no_grad():

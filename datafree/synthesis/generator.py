@@ -1,7 +1,8 @@
 """Generators -> image in [0, 1] (names match the upstream checkpoints: l1, conv_blocks, n1, le1).
 
 `Generator` is the DCGAN-like network of the paper for small images; `DeepGenerator` upsamples four times
-instead of twice, for ImageNet-sized images. `NoisyLayerGenerator` and `NoisyLayerDeepGenerator` are NAYER's
+instead of twice, for ImageNet-sized images; `SpatialDeepGenerator` is upstream's ImageNet generator, a conv stem
+on a spatial latent code. `NoisyLayerGenerator` and `NoisyLayerDeepGenerator` are NAYER's
 (`NLGenerator`, `NLDeepGenerator`): no latent, a fixed class embedding through a re-initialised "noisy layer"."""
 import copy
 import math
@@ -103,6 +104,30 @@ class DeepGenerator(_LinearStemGenerator):
 
     def __init__(self, nz=256, ngf=64, img_size=224, nc=3):
         super().__init__(nz, img_size, nc, widths=[ngf * 2, ngf * 2, ngf, ngf, ngf])
+
+
+class SpatialDeepGenerator(nn.Module):
+    """Upstream's ImageNet generator (its DeepGenerator as fast_meta_imagenet.py uses it): a spatial latent code
+    (nz x s/16 x s/16) -> Conv3x3 (no bias), BN, LeakyReLU(0.2) -> four upsampling blocks (widths 2*ngf, 2*ngf, ngf,
+    ngf, ngf) -> Conv3x3 -> Sigmoid. (Upstream's class also builds a Linear stem that its forward never uses;
+    it is left out: it has no effect on the images, the losses or the meta steps.)"""
+
+    upsamplings = 4
+
+    def __init__(self, nz=256, ngf=64, img_size=224, nc=3):
+        super().__init__()
+        factor = 2 ** self.upsamplings
+        check_size(type(self), img_size, factor)
+        self.nz, self.latent_shape = nz, (nz, img_size // factor, img_size // factor)
+        stem = [nn.Conv2d(nz, ngf * 2, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(ngf * 2),
+                nn.LeakyReLU(0.2, inplace=True)]
+        self.conv_blocks = upsampling_trunk(stem, [ngf * 2, ngf * 2, ngf, ngf, ngf], nc)
+
+    def forward(self, z):
+        return self.conv_blocks(z)
+
+    def clone(self):
+        return copy.deepcopy(self)
 
 
 class NoisyLayerGenerator(nn.Module):

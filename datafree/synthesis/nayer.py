@@ -15,6 +15,7 @@ class NayerSynthesizer(InversionSynthesizer):
     label_conditioned = True   # the entry script builds a NoisyLayerGenerator on --label_emb
     # The reference parser's defaults where they differ from the shared ones (its scripts rely on them).
     flag_defaults = {"T": 20.0, "bn_mmt": 0.9}
+    view_flags = True
 
     def __init__(self, teacher, student, generator, g_steps=40, lr_g=4e-3, g_life=10, g_loops=2, gwp_loops=10,
                  **common):
@@ -25,15 +26,13 @@ class NayerSynthesizer(InversionSynthesizer):
         # The reference's synthesis view: crop + flip, but no flip for Tiny-ImageNet and ImageNet; at 224 px
         # DeepInversion's roll + flip first (the jittered batch is also what enters the pool). KD batches keep the
         # shared crop + flip (its dataset's training transform).
-        self.synthesis_augment = Augment(self.normalizer, flip=self.img_shape[-1] < 64)
+        if self.synthesis_augment is None:
+            self.synthesis_augment = Augment(self.normalizer, flip=self.img_shape[-1] < 64)
         self.jitter = jitter_flip if self.img_shape[-1] > 64 else None
         distributed.broadcast_module_(self.generator)
 
     def adversarial_active(self):   # `ep > warmup` after the reference's increment: from call `warmup` on
         return self.adv > 0 and self.epoch > self.warmup
-
-    def synthesis_view(self, x):
-        return self.synthesis_augment(x, self.rows)
 
     def balanced_targets(self):
         """Every class once per block of C rows (0..C-1 repeated), the remainder uniform at random at the end

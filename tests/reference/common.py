@@ -20,6 +20,14 @@ TEACHER_SALT, STUDENT_SALT, GENERATOR_SALT, HEAD_SALT = 0.0, 0.9, 0.25, 0.75
 
 # Settings of the compared runs, in this project's names (the reference calls g_steps `iterations`).
 FAST = dict(g_steps=2, lr_g=5e-3, lr_z=0.015, adv=1.1, bn=10.0, oh=0.4, bn_mmt=0.9, warmup=0, is_maml=1)
+# Upstream's ImageNet synthesizer (fast_meta_imagenet), at 32 px (its code is size-agnostic; the latent code is then
+# nz x 2 x 2): three calls, the third re-drawing the code (reinit 3); a meta learning rate large enough that the
+# generator's meta step shows in the checksums. (Its --lr_z_meta has no effect: see datafree/synthesis/
+# fast_meta_imagenet.py; the reference runs with its default.)
+FAST_META_IMAGENET = dict(g_steps=2, lr_g=5e-3, lr_z=0.015, lr_g_meta=2e-3, adv=1.1, bn=10.0, oh=0.4, bn_mmt=0.9,
+                          is_maml=0, reinit=3)
+FAST_META_IMAGENET_CALLS = 3
+LATENT_SEED = SEED + 20   # seed before fast_meta_imagenet's synthesizer is built (it draws its first code then)
 DEEPINV = dict(g_steps=1, lr_g=0.1, adv=1.0, bn=10.0, oh=1.0, tv=0.0, l2=0.0)
 CMI = dict(g_steps=1, lr_g=1e-3, adv=0.5, bn=1.0, oh=1.0, cr=0.8, cr_T=0.2, bank_size=16, n_neg=8, head_dim=8)
 # Single terms: a run with only that weight set (DeepInversion cannot run without its adversarial term, so its other

@@ -4,7 +4,8 @@ It runs only the reference repositories' own code, imported unmodified, on the d
 seeds of `common` (the module tests/test_reference_values.py imports too); nothing of this project is imported.
 
   zju-vipa/Fast-Datafree, commit 0dcecbc: FastSynthesizer (fast), FastMetaSynthesizer (fast_meta, FOMAML and
-      Reptile), fast_meta's reset_l0, DeepInvSyntheiszer (deepinv) and the KD step of datafree_kd.train, with
+      Reptile), fast_meta's reset_l0, FastMetaSynthesizerForImageNet (fast_meta_imagenet, with its DeepGenerator,
+      at 32 px, three calls), DeepInvSyntheiszer (deepinv) and the KD step of datafree_kd.train, with
       datafree_kd's criteria (KLDiv(T=--T) for fast, KLDiv() for dafl, L1Loss for dfad) and its SGD optimiser;
   zju-vipa/CMI, commit 9e79fa9: CMISynthesizer (cmi) and GenerativeSynthesizer for dafl, zskt, dfq and dfad, built
       as its datafree_kd.py does (the student passed as the student, KLDiv() or, for dfad, L1Loss as criterion);
@@ -25,7 +26,8 @@ NLGenerator on common.class_embeddings (10 x 16, noisy layers 16 -> 24, ngf 8); 
 entry set by common.fill_ with the salts in common. What is changed around the unmodified code, and why:
   * `.cuda()` of modules and tensors returns its argument (the reference moves clones and gradients to the GPU);
   * the random augmentations become deterministic, as the tests make them on this project's side:
-    the crop + flip of fast, fast_meta, NAYER and CMI's global view -> identity (then the normaliser), CMI's local
+    the crop + flip of fast, fast_meta, NAYER and CMI's global view and fast_meta_imagenet's resized crop + flip ->
+    identity (then the normaliser), CMI's local
     view (resized crop + flip) -> a horizontal flip, DeepInversion's jitter_and_flip -> identity;
   * image pools write their PNGs into a temporary folder, deleted at the end, and the DataLoader that a pool-based
     synthesize() builds at its end is never iterated (no worker processes; sample() of those is not used);
@@ -88,6 +90,8 @@ from reference.common import (  # noqa: E402
     DEEPINV,
     DEEPINV_RUNS,
     FAST,
+    FAST_META_IMAGENET,
+    FAST_META_IMAGENET_CALLS,
     FAST_TERMS,
     GENERATOR_SALT,
     HEAD_SALT,
@@ -97,6 +101,7 @@ from reference.common import (  # noqa: E402
     KD_MOMENTUM,
     KD_TEMPERATURES,
     KD_WEIGHT_DECAY,
+    LATENT_SEED,
     MEAN,
     NAYER,
     NAYER_B,
@@ -250,7 +255,7 @@ class Runs:
         self.losses = record_backward(setattr)
         fast = import_reference(fast_datafree_root, [
             "datafree", "registry", "datafree_kd", "datafree.synthesis.fast", "datafree.synthesis.fast_meta",
-            "datafree.synthesis.deepinversion", "datafree.models.generator"])
+            "datafree.synthesis.fast_meta_imagenet", "datafree.synthesis.deepinversion", "datafree.models.generator"])
         self.fast = types.SimpleNamespace(**{k.split(".")[-1]: v for k, v in fast.items()})
         cmi = import_reference(cmi_root, [
             "datafree", "registry", "datafree.synthesis.contrastive", "datafree.synthesis.generative",
@@ -260,8 +265,8 @@ class Runs:
             "datafree", "datafree.synthesis.nayer", "datafree.models.generator", "datafree.models.classifiers.wresnet",
             "datafree.models.classifiers.resnet_tiny"])
         self.nayer = types.SimpleNamespace(**{k.split(".")[-1]: v for k, v in nayer.items()})
-        for module in (self.fast.fast, self.fast.fast_meta, self.fast.deepinversion, self.cmi.contrastive,
-                       self.nayer.nayer):
+        for module in (self.fast.fast, self.fast.fast_meta, self.fast.fast_meta_imagenet, self.fast.deepinversion,
+                       self.cmi.contrastive, self.nayer.nayer):
             module.DataIter = NeverIterated
         # DeepInversion's random roll + flip -> identity (the module-level function its synthesize() calls).
         self.fast.deepinversion.jitter_and_flip = lambda x: x
@@ -310,6 +315,48 @@ class Runs:
             synth = self.fast_synth(method, is_maml=0)   # Reptile
             self.run(synth)
             out["reptile_generator"] = checksums(synth.generator.state_dict().values())
+        return out
+
+    def imagenet_synth(self, **kw):
+        """FastMetaSynthesizerForImageNet with its DeepGenerator (the spatial code's conv stem), built right after
+        torch.manual_seed(LATENT_SEED): it draws its first latent code in its constructor."""
+        a = {**FAST_META_IMAGENET, **kw}
+        ref = self.fast
+        teacher, student = self.models(ref)
+        generator = fill_(ref.generator.DeepGenerator(nz=NZ, ngf=NGF, img_size=IMG_SHAPE[-1], nc=IMG_SHAPE[0]),
+                          GENERATOR_SALT)
+        torch.manual_seed(LATENT_SEED)
+        with contextlib.redirect_stdout(io.StringIO()):   # it prints its augmentation
+            synth = ref.fast_meta_imagenet.FastMetaSynthesizerForImageNet(
+                teacher, student, generator, nz=NZ, num_classes=NUM_CLASSES, img_size=IMG_SHAPE,
+                iterations=a["g_steps"], lr_g=a["lr_g"], lr_z=a["lr_z"], lr_g_meta=a["lr_g_meta"],
+                reinit=a["reinit"], synthesis_batch_size=B, sample_batch_size=B,
+                adv=a["adv"], bn=a["bn"], oh=a["oh"], bn_mmt=a["bn_mmt"], is_maml=a["is_maml"],
+                save_dir=self.save_dir("fast_meta_imagenet"), normalizer=ref.datafree.utils.Normalizer(MEAN, STD),
+                device="cpu")
+        synth.aug = synth.normalizer   # resized crop + flip -> identity
+        return synth
+
+    def imagenet_values(self):
+        """Call 0 (seeded SEED): every step's loss, the batch it pools (its last step's, before the PNG
+        quantisation), the generator after the meta step (without the Linear stem its DeepGenerator builds and
+        never uses) and the latent code it keeps. Calls 1 and 2 (seeded SEED + 1, SEED + 2; the latter re-draws the
+        code): their first step's loss only, which depends on the kept code, the meta-stepped generator and the
+        re-draw. Their later steps, and the parameters after them, are not reproducible: the reference against
+        itself at 1 and 2 threads differs there (a first Adam step moves elements whose gradient is at float-noise
+        level by up to +-lr either way: the code by up to 4e-3, a step's loss by 2e-5 relative)."""
+        synth = self.imagenet_synth()
+        pooled = []
+        add = synth.data_pool.add
+        synth.data_pool.add = lambda imgs, *args, **kwargs: (pooled.append(imgs.detach().clone()),
+                                                             add(imgs, *args, **kwargs))
+        out = {"z_initial": checksums([synth.z]), "call0_steps": self.run(synth, SEED),
+               "call0_pool": checksums([pooled[-1]]),
+               "call0_generator": checksums(v for k, v in synth.generator.state_dict().items()
+                                            if not k.startswith("l1.")),
+               "call0_z": checksums([synth.z])}
+        for call in range(1, FAST_META_IMAGENET_CALLS):
+            out[f"call{call}_first_step"] = self.run(synth, SEED + call)[0]
         return out
 
     def reset_l0_values(self):
@@ -548,6 +595,7 @@ def main():
                             "torch": torch.__version__, "dtype": "float32", "device": "cpu"},
             "fast": runs.fast_values("fast"),
             "fast_meta": runs.fast_values("fast_meta"),
+            "fast_meta_imagenet": runs.imagenet_values(),
             "reset_l0": runs.reset_l0_values(),
             "deepinv": runs.deepinv_values(),
             "kd_step": {method: runs.kd_values(method, T) for method, T in KD_TEMPERATURES.items()},
