@@ -159,14 +159,14 @@ def test_reptile_meta_step_matches_the_reference(losses):
     close_params(synth.generator.state_dict().values(), REF["fast_meta"]["reptile_generator"])
 
 
-def fast_meta_imagenet():
+def fast_meta_imagenet(**kw):
     """Built as the reference's: right after torch.manual_seed(LATENT_SEED) (its constructor draws the first latent
     code), with the method's own defaults for the Reptile scale and the pooled batch (upstream's: 1 and the last)."""
     teacher, student = models()
     cls, gen = SYNTHESIZERS["fast_meta_imagenet"], generator(SpatialDeepGenerator)
     torch.manual_seed(inputs.LATENT_SEED)
     synth = cls(teacher, student, gen, nz=inputs.NZ, **common(),
-                **inputs.FAST_META_IMAGENET, reptile_scale=cls.flag_defaults["reptile_scale"],
+                **{**inputs.FAST_META_IMAGENET, **kw}, reptile_scale=cls.flag_defaults["reptile_scale"],
                 pool_batch=cls.flag_defaults["pool_batch"])
     synth.synthesis_augment = lambda x, rows=None: synth.normalizer(x)   # resized crop + flip: identity on both sides
     return synth
@@ -189,6 +189,8 @@ def test_fast_meta_imagenet_matches_upstreams_imagenet_synthesizer(losses, monke
     close_params([synth.z], ref["call0_z"])
     for call in range(1, inputs.FAST_META_IMAGENET_CALLS):
         close(run(synth, losses, inputs.SEED + call)[0], ref[f"call{call}_first_step"])
+    for term, kw in inputs.FAST_TERMS.items():   # each term alone (the masked adversarial one non-zero)
+        close(run(fast_meta_imagenet(**kw), losses)[0], ref[f"term_{term}"])
 
 
 def test_reset_l0_matches_the_reference():

@@ -338,13 +338,18 @@ class Runs:
         return synth
 
     def imagenet_values(self):
+        """imagenet_calls, then each loss term alone (the first step of a fresh synthesizer with only that weight)."""
+        return {**self.imagenet_calls(), **{f"term_{term}": self.run(self.imagenet_synth(**kw))[0]
+                                             for term, kw in FAST_TERMS.items()}}
+
+    def imagenet_calls(self):
         """Call 0 (seeded SEED): every step's loss, the batch it pools (its last step's, before the PNG
-        quantisation), the generator after the meta step (without the Linear stem its DeepGenerator builds and
-        never uses) and the latent code it keeps. Calls 1 and 2 (seeded SEED + 1, SEED + 2; the latter re-draws the
-        code): their first step's loss only, which depends on the kept code, the meta-stepped generator and the
-        re-draw. Their later steps, and the parameters after them, are not reproducible: the reference against
-        itself at 1 and 2 threads differs there (a first Adam step moves elements whose gradient is at float-noise
-        level by up to +-lr either way: the code by up to 4e-3, a step's loss by 2e-5 relative)."""
+        quantisation), the generator after the meta step (without the Linear stem its DeepGenerator builds and never
+        uses) and the latent code it keeps. Calls 1 and 2 (seeded SEED + 1, SEED + 2; the latter re-draws the code):
+        their first step's loss only, which depends on the kept code, the meta-stepped generator and the re-draw.
+        Their later steps, and the parameters after them, are not reproducible: the reference against itself at 1
+        and 2 threads differs there (a first Adam step moves elements whose gradient is at float-noise level by up
+        to +-lr either way: the code by up to 4e-3, a step's loss by 2e-5 relative)."""
         synth = self.imagenet_synth()
         pooled = []
         add = synth.data_pool.add
