@@ -15,7 +15,6 @@ import torch
 from engine import distributed
 from engine.errors import UserError
 
-from .fast import FastSynthesizer
 from .fast_meta import FastMetaSynthesizer
 
 
@@ -55,12 +54,9 @@ class FastMetaImageNetSynthesizer(FastMetaSynthesizer):
     def latent(self):
         return self.rows.take(self.z).clone()
 
-    def after_inner_backward(self, inner, step):   # no per-step meta-gradient: only the inner step's reduction
-        FastSynthesizer.after_inner_backward(self, inner, step)
-
     def after_inner_loop(self, inner, z):
         self.z = distributed.all_gather_cat(z.detach())   # every rank's rows, in batch order: the whole code
-        super().after_inner_loop(inner, z)                 # Reptile on the generator
+        super().after_inner_loop(inner, z)                 # Reptile on the generator (is_maml is 0)
 
     def state_dict(self):
         return {**super().state_dict(), "z": self.z.clone()}
